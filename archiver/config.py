@@ -1,0 +1,310 @@
+"""Load and validate feeds.yaml into frozen dataclasses.
+
+The YAML is read as a node tree rather than plain data so that every error can
+name the file, the line and the key, and so that duplicate keys (which PyYAML
+would silently let the last one win) are reported instead of ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from archiver.errors import ConfigError
+from archiver.urls import is_web_url
+
+DEFAULT_CONFIG_PATH = Path("feeds.yaml")
+DEFAULT_OUTPUT_DIR = Path("output")
+DEFAULT_PATH_PATTERN = "{year}/{month}/{day}/{slug}-{id}.md"
+DEFAULT_TIMEZONE = "UTC"
+DEFAULT_TIMEOUT = 20.0  # seconds, for connecting and for each read
+DEFAULT_DEADLINE = 60.0  # seconds for a whole feed, retries included
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_RETRIES = 2
+DEFAULT_CONCURRENCY = 8
+DEFAULT_PER_HOST = 2
+
+PATH_PLACEHOLDERS = frozenset({"year", "month", "day", "slug", "id", "feed"})
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    name: str
+    url: str
+    categories: tuple[str, ...] = ()
+    timezone: str = DEFAULT_TIMEZONE
+    path: str = DEFAULT_PATH_PATTERN
+    timeout: float = DEFAULT_TIMEOUT
+    deadline: float = DEFAULT_DEADLINE
+    max_bytes: int = DEFAULT_MAX_BYTES
+    retries: int = DEFAULT_RETRIES
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    feeds: tuple[FeedConfig, ...]
+    concurrency: int = DEFAULT_CONCURRENCY
+    per_host: int = DEFAULT_PER_HOST
+
+
+class _Document:
+    """One YAML file being validated: turns nodes into values, or into ConfigErrors."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self._loader = yaml.SafeLoader(text)
+
+    def root(self) -> yaml.Node | None:
+        try:
+            return self._loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else None
+            problem = " ".join(filter(None, [exc.context, exc.problem]))
+            raise ConfigError(self.path, line, None, f"not valid YAML: {problem}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(self.path, None, None, f"not valid YAML: {exc}") from None
+
+    def error(self, node: yaml.Node, key: str | None, message: str) -> ConfigError:
+        return ConfigError(self.path, node.start_mark.line + 1, key, message)
+
+    def value(self, node: yaml.Node) -> Any:
+        return self._loader.construct_object(node, deep=True)
+
+    def mapping(self, node: yaml.Node, key: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """The mapping's entries by key, each with its key node and value node."""
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(node, key, f"expected a mapping of keys to values, got {_kind(node)}")
+        entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            name = self.value(key_node)
+            if not isinstance(name, str):
+                raise self.error(key_node, key, f"keys must be text, got {name!r}")
+            if name in entries:
+                first = entries[name][0].start_mark.line + 1
+                raise self.error(key_node, _join(key, name), f"given twice (first on line {first})")
+            entries[name] = (key_node, value_node)
+        return entries
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return repr(node.value) if node.value != "" else "nothing"
+
+
+def _join(parent: str | None, key: str) -> str:
+    return f"{parent}.{key}" if parent else key
+
+
+# Each validator turns a node into a value or raises through doc.error.
+Validator = Callable[[_Document, yaml.Node, str], Any]
+
+
+def _text(doc: _Document, node: yaml.Node, key: str) -> str:
+    value = doc.value(node)
+    if not isinstance(value, str) or not value.strip():
+        raise doc.error(node, key, f"expected non-empty text, got {_kind(node)}")
+    return value.strip()
+
+
+def _web_url(doc: _Document, node: yaml.Node, key: str) -> str:
+    value = _text(doc, node, key)
+    if not is_web_url(value):
+        raise doc.error(node, key, f"expected an http:// or https:// URL, got {value!r}")
+    return value
+
+
+def _text_list(doc: _Document, node: yaml.Node, key: str) -> tuple[str, ...]:
+    if isinstance(node, yaml.ScalarNode) and isinstance(doc.value(node), str):
+        return (_text(doc, node, key),)
+    if not isinstance(node, yaml.SequenceNode):
+        raise doc.error(node, key, f"expected a list of text, got {_kind(node)}")
+    items = []
+    for item in node.value:
+        value = doc.value(item)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)  # a category named 2024 is still a category
+        if not isinstance(value, str) or not value.strip():
+            raise doc.error(item, key, f"expected a list of text, got {_kind(item)} in it")
+        items.append(value.strip())
+    return tuple(dict.fromkeys(items))
+
+
+def _number(minimum: float, *, integer: bool = False) -> Validator:
+    def validate(doc: _Document, node: yaml.Node, key: str) -> float | int:
+        value = doc.value(node)
+        kind = "a whole number" if integer else "a number"
+        wrong_type = isinstance(value, bool) or not isinstance(value, (int, float))
+        if wrong_type or (integer and not isinstance(value, int)) or value < minimum:
+            raise doc.error(
+                node, key, f"expected {kind} of at least {minimum:g}, got {_kind(node)}"
+            )
+        return int(value) if integer else float(value)
+
+    return validate
+
+
+def _timezone(doc: _Document, node: yaml.Node, key: str) -> str:
+    value = _text(doc, node, key)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise doc.error(
+            node, key, f"expected an IANA time zone such as UTC or Asia/Shanghai, got {value!r}"
+        ) from None
+    return value
+
+
+def _path_pattern(doc: _Document, node: yaml.Node, key: str) -> str:
+    value = _text(doc, node, key)
+    problem = path_pattern_problem(value)
+    if problem:
+        raise doc.error(node, key, problem)
+    return value
+
+
+def path_pattern_problem(pattern: str) -> str | None:
+    """Why `pattern` cannot serve as a path pattern, or None when it can."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None]
+    except ValueError as exc:
+        return f"expected a pattern such as {DEFAULT_PATH_PATTERN!r}: {exc}"
+    unknown = sorted(set(fields) - PATH_PLACEHOLDERS)
+    if unknown:
+        return f"unknown placeholder {{{unknown[0]}}}; known: " + ", ".join(
+            f"{{{p}}}" for p in sorted(PATH_PLACEHOLDERS)
+        )
+    parts = pattern.split("/")
+    if pattern.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        return "expected a relative path with no empty, '.' or '..' parts"
+    # The id index is rebuilt from file names, so the id must end the name.
+    if not parts[-1].endswith("{id}.md") or any("{id}" in p for p in parts[:-1]):
+        return "the file name must end in '{id}.md' (the archive finds its entries by it)"
+    return None
+
+
+FEED_KEYS: dict[str, Validator] = {
+    "categories": _text_list,
+    "timezone": _timezone,
+    "path": _path_pattern,
+    "timeout": _number(0.1),
+    "deadline": _number(1),
+    "max_bytes": _number(1024, integer=True),
+    "retries": _number(0, integer=True),
+}
+# Keys about the run as a whole: meaningful in `defaults:` only.
+RUN_KEYS: dict[str, Validator] = {
+    "concurrency": _number(1, integer=True),
+    "per_host": _number(1, integer=True),
+}
+FEED_ONLY_KEYS: dict[str, Validator] = {"name": _text, "url": _web_url}
+TOP_KEYS = ("feeds", "defaults")
+
+
+def _unknown_key(doc: _Document, node: yaml.Node, key: str, known: list[str]) -> ConfigError:
+    close = difflib.get_close_matches(key.rsplit(".", maxsplit=1)[-1], known, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else "known keys: " + ", ".join(sorted(known))
+    return doc.error(node, key, f"unknown key; {hint}")
+
+
+def load_config(path: Path | str) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, None, None, "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, None, None, f"cannot read: {exc}") from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
+    doc = _Document(Path(path), text)
+    root = doc.root()
+    if root is None:
+        raise ConfigError(doc.path, None, None, "the file is empty; it needs a 'feeds:' list")
+    top = doc.mapping(root, "")
+    for key, (key_node, _) in top.items():
+        if key not in TOP_KEYS:
+            raise _unknown_key(doc, key_node, key, list(TOP_KEYS))
+
+    defaults, run_settings = _read_defaults(doc, top.get("defaults"))
+    if "feeds" not in top:
+        raise doc.error(root, "feeds", "missing; list the feeds to archive under 'feeds:'")
+    feeds_node = top["feeds"][1]
+    if not isinstance(feeds_node, yaml.SequenceNode) or not feeds_node.value:
+        raise doc.error(feeds_node, "feeds", f"expected a list of feeds, got {_kind(feeds_node)}")
+
+    feeds: list[FeedConfig] = []
+    first_line: dict[str, int] = {}
+    for index, feed_node in enumerate(feeds_node.value):
+        feed = _read_feed(doc, feed_node, f"feeds[{index}]", defaults)
+        if feed.name in first_line:
+            raise doc.error(
+                feed_node,
+                f"feeds[{index}].name",
+                f"{feed.name!r} is used twice (first on line {first_line[feed.name]}); "
+                "names identify feeds in the archive's state, so they must be unique",
+            )
+        first_line[feed.name] = feed_node.start_mark.line + 1
+        feeds.append(feed)
+    return Config(path=doc.path, feeds=tuple(feeds), **run_settings)
+
+
+def _read_defaults(
+    doc: _Document, entry: tuple[yaml.Node, yaml.Node] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    if entry is None or (isinstance(entry[1], yaml.ScalarNode) and entry[1].value == ""):
+        return {}, {}
+    defaults: dict[str, Any] = {}
+    run_settings: dict[str, Any] = {}
+    for key, (key_node, value_node) in doc.mapping(entry[1], "defaults").items():
+        dotted = f"defaults.{key}"
+        if key in FEED_KEYS:
+            defaults[key] = FEED_KEYS[key](doc, value_node, dotted)
+        elif key in RUN_KEYS:
+            run_settings[key] = RUN_KEYS[key](doc, value_node, dotted)
+        elif key in FEED_ONLY_KEYS:
+            raise doc.error(key_node, dotted, "belongs to each feed, not to defaults")
+        else:
+            raise _unknown_key(doc, key_node, dotted, [*FEED_KEYS, *RUN_KEYS])
+    return defaults, run_settings
+
+
+def _read_feed(
+    doc: _Document, node: yaml.Node, where: str, defaults: Mapping[str, Any]
+) -> FeedConfig:
+    values: dict[str, Any] = dict(defaults)
+    entries = doc.mapping(node, where)
+    for key, (key_node, value_node) in entries.items():
+        dotted = f"{where}.{key}"
+        if key in FEED_ONLY_KEYS:
+            values[key] = FEED_ONLY_KEYS[key](doc, value_node, dotted)
+        elif key in FEED_KEYS:
+            values[key] = FEED_KEYS[key](doc, value_node, dotted)
+        elif key in RUN_KEYS:
+            raise doc.error(key_node, dotted, "applies to the whole run; set it under 'defaults:'")
+        else:
+            raise _unknown_key(doc, key_node, dotted, [*FEED_ONLY_KEYS, *FEED_KEYS])
+    for required in FEED_ONLY_KEYS:
+        if required not in entries:
+            raise doc.error(node, f"{where}.{required}", "missing; every feed needs one")
+    if not re.search(r"\w", values["name"]):
+        raise doc.error(node, f"{where}.name", "expected a name with at least one letter or digit")
+    return FeedConfig(**values)

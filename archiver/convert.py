@@ -1,0 +1,270 @@
+"""HTML → Markdown, pure: nothing executable survives, every visible word does.
+
+The HTML is parsed once; the tree is cleaned (dangerous elements removed,
+lazy images resolved, placeholders dropped, links made absolute) and then
+handed to a markdownify converter that escapes text so it stays text.
+"""
+
+from __future__ import annotations
+
+import base64
+import html as html_lib
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from bs4 import BeautifulSoup, Tag
+from markdownify import ATX, BACKSLASH, MarkdownConverter
+
+from archiver.urls import resolve
+
+# Elements whose content is code, chrome or interaction, never article text.
+DROPPED_ELEMENTS = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "form",
+    "input",
+    "button",
+    "select",
+    "textarea",
+    "object",
+    "embed",
+    "applet",
+    "frameset",
+    "frame",
+    "link",
+    "meta",
+    "base",
+    "head",
+    "title",
+)
+# Embeds keep a link to what they showed: a video is worth finding again.
+EMBED_ELEMENTS = ("iframe", "video", "audio")
+
+LINK_SCHEMES = frozenset({"http", "https", "mailto", "ftp", "ftps", "tel", "magnet", "gemini"})
+IMAGE_SCHEMES = frozenset({"http", "https"})
+# Attributes lazy-loading scripts keep the real address in, most common first.
+LAZY_SRC_ATTRIBUTES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "data-url")
+LAZY_SRCSET_ATTRIBUTES = ("data-srcset", "data-lazy-srcset", "srcset")
+# Last path segments that a JavaScript template leaves when it had no value.
+PLACEHOLDER_NAMES = frozenset({"undefined", "null", "none", "nan", "false", "[object object]"})
+SPACER_NAMES = frozenset({"spacer.gif", "blank.gif", "pixel.gif", "1x1.gif", "transparent.gif"})
+TINY_DATA_IMAGE_BYTES = 128  # a 1×1 GIF or PNG placeholder fits in well under this
+
+_LANGUAGE_CLASS = re.compile(r"^(?:language|lang|highlight-source)-([\w+#.-]+)$")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Converted:
+    markdown: str
+    images: tuple[str, ...]  # real images of the body, in order of appearance
+
+
+def is_real_image(url: str | None, width: str | None = None, height: str | None = None) -> bool:
+    """False for what only pretends to be an image: empty, `…/undefined`, 1×1, spacers."""
+    if not url or not url.strip():
+        return False
+    url = url.strip()
+    if url.lower().startswith("data:"):
+        return _data_image_size(url) > TINY_DATA_IMAGE_BYTES
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if parts.scheme.lower() not in IMAGE_SCHEMES:
+        return False
+    last = parts.path.rstrip("/").rsplit("/", 1)[-1].replace("%20", " ").lower()
+    if last in PLACEHOLDER_NAMES or last in SPACER_NAMES:
+        return False
+    return not (_at_most_one_pixel(width) and _at_most_one_pixel(height))
+
+
+def _at_most_one_pixel(value: str | None) -> bool:
+    return value is not None and value.strip().removesuffix("px") in ("0", "1")
+
+
+def _data_image_size(url: str) -> int:
+    header, _, payload = url.partition(",")
+    if not header.lower().startswith("data:image/"):
+        return 0
+    if header.lower().endswith(";base64"):
+        try:
+            return len(base64.b64decode(payload, validate=False))
+        except ValueError:
+            return 0
+    return len(payload)
+
+
+def _largest_from_srcset(srcset: str) -> str | None:
+    best: tuple[float, str] | None = None
+    for candidate in re.split(r",\s+", srcset.strip()):
+        parts = candidate.split()
+        if not parts:
+            continue
+        descriptor = parts[1] if len(parts) > 1 else "1x"
+        try:
+            size = float(descriptor[:-1])
+        except ValueError:
+            size = 1.0
+        if best is None or size > best[0]:
+            best = (size, parts[0])
+    return best[1] if best else None
+
+
+def _image_source(img: Tag, base: str | None) -> str | None:
+    """The address the image really shows, lazy-loading attributes first, made absolute."""
+    for attribute in LAZY_SRC_ATTRIBUTES:
+        value = _attr(img, attribute)
+        if value and not value.lower().startswith("data:"):
+            return resolve(base, value)
+    src = _attr(img, "src")
+    src = resolve(base, src) if src else None
+    if is_real_image(src):
+        return src
+    for attribute in LAZY_SRCSET_ATTRIBUTES:
+        value = _attr(img, attribute)
+        if value and (largest := _largest_from_srcset(value)):
+            return resolve(base, largest)
+    return src
+
+
+def _attr(tag: Tag, name: str) -> str | None:
+    value = tag.get(name)
+    if isinstance(value, list):
+        value = " ".join(value)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _scheme_allowed(url: str, schemes: frozenset[str]) -> bool:
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return False
+    return scheme in schemes or (scheme == "" and not url.startswith("//"))
+
+
+def _markdown_destination(url: str) -> str:
+    # Spaces, parentheses and angle brackets would end or split a Markdown link.
+    return quote(url, safe="/:?#[]@!$&'*+,;=%~-._")
+
+
+def _clean_tree(soup: BeautifulSoup, base: str | None) -> list[str]:
+    """Make the tree safe to convert; return the real images it shows."""
+    for element in soup.find_all(DROPPED_ELEMENTS):
+        element.decompose()
+    for embed in soup.find_all(EMBED_ELEMENTS):
+        src = _attr(embed, "src")
+        source = embed.find("source") if src is None else None
+        src = src or (_attr(source, "src") if isinstance(source, Tag) else None)
+        url = resolve(base, src) if src else None
+        if url and _scheme_allowed(url, LINK_SCHEMES):
+            link = soup.new_tag("a", href=url)
+            link.string = url
+            paragraph = soup.new_tag("p")
+            paragraph.append(link)
+            embed.replace_with(paragraph)
+        else:
+            embed.decompose()
+
+    images = []
+    for img in soup.find_all("img"):
+        url = _image_source(img, base)
+        if not is_real_image(url, _attr(img, "width"), _attr(img, "height")):
+            img.decompose()
+            continue
+        assert url is not None
+        img.attrs = {k: v for k, v in img.attrs.items() if k in ("alt", "title")}
+        img["src"] = url
+        images.append(url)
+
+    for anchor in soup.find_all("a"):
+        href = _attr(anchor, "href")
+        url = resolve(base, href) if href else None
+        if url and _scheme_allowed(url, LINK_SCHEMES):
+            anchor.attrs = {k: v for k, v in anchor.attrs.items() if k == "title"}
+            anchor["href"] = url
+        else:
+            anchor.unwrap()  # the text stays, the javascript: goes
+    return images
+
+
+class _Converter(MarkdownConverter):
+    def convert_a(self, el: Any, text: str, parent_tags: set[str]) -> str:
+        if el.get("href"):
+            el["href"] = _markdown_destination(el["href"])
+        # The stubs markdownify ships do not declare its convert_* methods.
+        return str(super().convert_a(el, text, parent_tags))  # type: ignore[misc]
+
+    def convert_img(self, el: Any, text: str, parent_tags: set[str]) -> str:
+        if el.get("src"):
+            el["src"] = _markdown_destination(el["src"])
+        if el.get("alt"):
+            el["alt"] = el["alt"].replace("[", "\\[").replace("]", "\\]")
+        return str(super().convert_img(el, text, parent_tags))  # type: ignore[misc]
+
+
+def _code_language(pre: Any) -> str | None:
+    for element in (pre, pre.find("code")):
+        if isinstance(element, Tag):
+            for css_class in element.get("class") or []:
+                if match := _LANGUAGE_CLASS.match(css_class):
+                    return match.group(1)
+    return None
+
+
+_CONVERTER = _Converter(
+    heading_style=ATX,
+    bullets="-",
+    newline_style=BACKSLASH,
+    escape_misc=True,  # so '# ', '1.', '---' and '<script>' in text stay literal text
+    code_language_callback=_code_language,
+    keep_inline_images_in=["td", "th", "a", "h1", "h2", "h3", "h4", "h5", "h6"],
+)
+
+
+def _tidy(markdown: str) -> str:
+    """At most one blank line in a row and no trailing spaces, except inside code fences."""
+    out: list[str] = []
+    prose: list[str] = []
+
+    def flush_prose() -> None:
+        if prose:
+            out.append(_BLANK_LINES.sub("\n\n", _TRAILING_SPACE.sub("", "\n".join(prose))))
+            prose.clear()
+
+    in_fence = False
+    for line in markdown.split("\n"):
+        if in_fence:
+            out.append(line)
+            in_fence = not _FENCE.match(line)
+        elif _FENCE.match(line):
+            flush_prose()
+            out.append(line)
+            in_fence = True
+        else:
+            prose.append(line)
+    flush_prose()
+    return "\n".join(out).strip("\n")
+
+
+def html_to_markdown(html: str, base: str | None = None) -> Converted:
+    soup = BeautifulSoup(html, "html.parser")
+    images = _clean_tree(soup, base)
+    markdown = _CONVERTER.convert_soup(soup)
+    return Converted(markdown=_tidy(markdown), images=tuple(dict.fromkeys(images)))
+
+
+def text_to_markdown(text: str) -> Converted:
+    """Plain text, escaped so that nothing in it is read as Markdown or HTML."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    html = "".join(
+        "<p>" + "<br>".join(html_lib.escape(line) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    )
+    return html_to_markdown(html)

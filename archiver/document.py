@@ -1,0 +1,57 @@
+"""One entry → one Document: body, lead image, fallbacks, front matter and path."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from archiver.config import FeedConfig
+from archiver.convert import Converted, html_to_markdown, is_real_image, text_to_markdown
+from archiver.frontmatter import front_matter, render
+from archiver.models import Document, Entry, ParsedFeed
+from archiver.paths import entry_relpath, slugify
+from archiver.text import excerpt
+
+UNTITLED = "Untitled"
+TITLE_FROM_TEXT_CHARS = 80
+
+
+def convert_body(entry: Entry) -> Converted:
+    if entry.content_type == "text/plain":
+        return text_to_markdown(entry.content)
+    return html_to_markdown(entry.content, entry.content_base)
+
+
+def fallback_title(body: str) -> str:
+    """A title for an entry without one: the start of its text (as Scripting News items need)."""
+    first_line = next((line for line in body.splitlines() if line.strip()), "")
+    text = first_line.lstrip("#>-* ").replace("\\", "")
+    return excerpt(text, TITLE_FROM_TEXT_CHARS) if text.strip() else UNTITLED
+
+
+def lead_image(entry: Entry, body: Converted, feed: ParsedFeed) -> str | None:
+    """The entry's own image (thumbnail, enclosure, first real <img>), else the feed's logo."""
+    for candidate in (*entry.images, *body.images, feed.image):
+        if is_real_image(candidate):
+            return candidate
+    return None
+
+
+def build_document(
+    entry: Entry, *, feed: FeedConfig, parsed: ParsedFeed, first_seen: datetime
+) -> Document:
+    """Documented fallbacks: no date → the updated date, else the time the archive first saw
+    the entry; no title → the start of its text, else "Untitled"."""
+    body = convert_body(entry)
+    title = entry.title or fallback_title(body.markdown)
+    date = entry.published or entry.updated or first_seen
+    matter = front_matter(
+        entry, feed=feed, title=title, date=date, image=lead_image(entry, body, parsed)
+    )
+    relpath = entry_relpath(
+        feed.path,
+        date=date.astimezone(feed.zone),
+        slug=slugify(title),
+        id=entry.id,
+        feed=feed.name,
+    )
+    return Document(id=entry.id, relpath=relpath, text=render(matter, body.markdown), title=title)

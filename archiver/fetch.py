@@ -1,0 +1,244 @@
+"""HTTP: conditional GET, size caps, deadlines and retries.
+
+Retries follow RFC 9110: 408, 429 and 5xx are worth another try, other 4xx
+are not; a Retry-After the server sends is honoured up to a cap, past which
+waiting in-process would stall the whole run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+
+import httpx
+import tenacity
+
+from archiver import __version__
+from archiver.config import FeedConfig
+from archiver.errors import FetchError, RetryableFetchError
+from archiver.models import FeedState, FetchResult
+from archiver.urls import host_of
+
+USER_AGENT = f"archiver/{__version__} (feed archiver; +https://pypi.org/project/archiver/)"
+ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/rdf+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
+)
+DEFAULT_MAX_REDIRECTS = 5
+MAX_RETRY_AFTER = 30.0  # seconds we are willing to wait in-process for a server that asks
+BACKOFF_INITIAL = 1.0
+BACKOFF_MAX = 30.0
+BACKOFF_JITTER = 1.0
+RETRY_STATUSES = frozenset({408, 429})
+PERMANENT_REDIRECTS = frozenset({301, 308})
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def make_client(
+    transport: httpx.AsyncBaseTransport | None = None, *, concurrency: int = 8
+) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=transport,
+        follow_redirects=True,
+        max_redirects=DEFAULT_MAX_REDIRECTS,
+        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+    )
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header; None for garbage or a date in the past."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    seconds = (when - now).total_seconds()
+    return seconds if seconds > 0 else None
+
+
+def conditional_headers(feed: FeedConfig, state: FeedState | None) -> dict[str, str]:
+    """The validators from the last fetch, unless the feed's URL has changed since."""
+    if state is None or state.url != feed.url:
+        return {}
+    headers = {}
+    if state.etag:
+        headers["If-None-Match"] = state.etag
+    if state.last_modified:
+        headers["If-Modified-Since"] = state.last_modified
+    return headers
+
+
+def _status_error(response: httpx.Response, now: datetime) -> FetchError:
+    status = response.status_code
+    message = f"HTTP {status} {response.reason_phrase}".rstrip()
+    if status in RETRY_STATUSES or status >= 500:
+        retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+        return RetryableFetchError(message, status=status, retry_after=retry_after)
+    if status == 404:
+        message += " (the feed is not at this address; check the URL)"
+    elif status in (401, 403):
+        message += " (the server refuses us; the site may block bots or need a login)"
+    return FetchError(message, status=status)
+
+
+def _transport_error(exc: httpx.HTTPError, feed: FeedConfig) -> FetchError:
+    host = host_of(feed.url)
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.TooManyRedirects):
+        return FetchError(f"too many redirects (more than {DEFAULT_MAX_REDIRECTS})")
+    if isinstance(exc, httpx.ConnectTimeout):
+        return RetryableFetchError(f"timed out connecting to {host}")
+    if isinstance(exc, httpx.TimeoutException):
+        return RetryableFetchError(
+            f"timed out waiting for {host} ({feed.timeout:g} s without data)"
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return RetryableFetchError(f"cannot connect to {host}: {detail}")
+    if isinstance(exc, httpx.DecodingError):
+        return FetchError(f"the compressed response from {host} is corrupt: {detail}")
+    if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.UnsupportedProtocol):
+        return RetryableFetchError(f"connection to {host} failed: {detail}")
+    return FetchError(f"request to {host} failed: {detail}")
+
+
+def _too_large(limit: int) -> FetchError:
+    return FetchError(f"too large: the feed is over the {limit:,} byte limit (max_bytes)")
+
+
+class Fetcher:
+    """Fetches feeds within global and per-host connection limits."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        concurrency: int,
+        per_host: int,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = utcnow,
+        retry_after_cap: float = MAX_RETRY_AFTER,
+    ) -> None:
+        self._client = client
+        self._sleep = sleep
+        self._clock = clock
+        self._retry_after_cap = retry_after_cap
+        self._slots = asyncio.Semaphore(concurrency)
+        self._host_slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(per_host)
+        )
+
+    async def fetch(self, feed: FeedConfig, state: FeedState | None) -> FetchResult:
+        """The feed's response (200 or 304), or FetchError with a one-line reason."""
+        async with self._slots, self._host_slots[host_of(feed.url)]:
+            try:
+                return await asyncio.wait_for(self._fetch_with_retries(feed, state), feed.deadline)
+            except asyncio.TimeoutError:
+                raise FetchError(
+                    f"gave up after the {feed.deadline:g} s deadline (deadline)"
+                ) from None
+
+    async def _fetch_with_retries(self, feed: FeedConfig, state: FeedState | None) -> FetchResult:
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(feed.retries + 1),
+            wait=self._wait,
+            retry=tenacity.retry_if_exception(self._worth_retrying),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._fetch_once(feed, state)
+        except RetryableFetchError as exc:
+            notes = []
+            if exc.retry_after is not None and exc.retry_after > self._retry_after_cap:
+                notes.append(
+                    f"the server asks us to wait {exc.retry_after:.0f} s, "
+                    f"longer than one run waits ({self._retry_after_cap:.0f} s)"
+                )
+            attempts = retrying.statistics.get("attempt_number", 1)
+            if attempts > 1:
+                notes.append(f"tried {attempts} times")
+            if not notes:
+                raise
+            raise FetchError(f"{exc} ({'; '.join(notes)})", status=exc.status) from exc
+        raise AssertionError("unreachable: tenacity either returns or reraises")
+
+    def _worth_retrying(self, exc: BaseException) -> bool:
+        if not isinstance(exc, RetryableFetchError):
+            return False
+        return exc.retry_after is None or exc.retry_after <= self._retry_after_cap
+
+    _backoff = tenacity.wait_exponential_jitter(
+        initial=BACKOFF_INITIAL, max=BACKOFF_MAX, jitter=BACKOFF_JITTER
+    )
+
+    def _wait(self, retry_state: tenacity.RetryCallState) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, RetryableFetchError) and exc.retry_after is not None:
+            return exc.retry_after
+        return self._backoff(retry_state)
+
+    async def _fetch_once(self, feed: FeedConfig, state: FeedState | None) -> FetchResult:
+        headers = conditional_headers(feed, state)
+        try:
+            async with self._client.stream(
+                "GET", feed.url, headers=headers, timeout=feed.timeout
+            ) as response:
+                if response.status_code == 304:
+                    return self._result(response, b"", state)
+                if response.status_code >= 400:
+                    raise _status_error(response, self._clock())
+                return self._result(response, await self._read_body(response, feed), state)
+        except httpx.HTTPError as exc:
+            raise _transport_error(exc, feed) from exc
+
+    @staticmethod
+    async def _read_body(response: httpx.Response, feed: FeedConfig) -> bytes:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > feed.max_bytes:
+            raise _too_large(feed.max_bytes)
+        # aiter_bytes decompresses piece by piece, so a compression bomb is
+        # stopped at the cap instead of being inflated whole in memory.
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > feed.max_bytes:
+                raise _too_large(feed.max_bytes)
+        return bytes(body)
+
+    @staticmethod
+    def _result(response: httpx.Response, body: bytes, state: FeedState | None) -> FetchResult:
+        history = response.history
+        moved = bool(history) and all(r.status_code in PERMANENT_REDIRECTS for r in history)
+        etag = response.headers.get("etag")
+        modified = response.headers.get("last-modified")
+        if response.status_code == 304 and state is not None:
+            # A 304 need not repeat the validators; the ones we sent still hold.
+            etag = etag or state.etag
+            modified = modified or state.last_modified
+        return FetchResult(
+            status=response.status_code,
+            url=str(response.url),
+            headers=dict(response.headers),
+            body=body,
+            etag=etag,
+            last_modified=modified,
+            permanent_redirect=str(response.url) if moved else None,
+        )

@@ -1,0 +1,133 @@
+"""The plain data that flows between stages: fetch → parse → convert → write → report."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the archive remembers of one feed between runs.
+
+    Only facts that change when the feed changes live here (validators, failures),
+    never the time of the last check, so a quiet run leaves the state file untouched.
+    """
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    permanent_redirect: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    status: int
+    url: str
+    headers: Mapping[str, str]
+    body: bytes = b""
+    etag: str | None = None
+    last_modified: str | None = None
+    permanent_redirect: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    url: str
+    type: str | None = None
+    length: int | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One feed entry, whatever format it came in, before conversion."""
+
+    id: str
+    title: str | None
+    link: str | None
+    guid: str | None
+    author: str | None
+    published: datetime | None
+    updated: datetime | None
+    tags: tuple[str, ...]
+    content: str
+    content_type: str  # "text/html" or "text/plain"
+    content_base: str | None
+    summary: str | None = None
+    images: tuple[str, ...] = ()  # lead image candidates the feed names: thumbnails, enclosures
+    enclosures: tuple[Enclosure, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str | None
+    home_url: str | None
+    image: str | None  # the feed's own image or logo
+    entries: tuple[Entry, ...]
+    warning: str | None = None  # a parse problem the entries survived
+
+
+@dataclass(frozen=True)
+class Document:
+    """A converted entry, ready to write: `relpath` is relative to the archive root."""
+
+    id: str
+    relpath: str
+    text: str
+    title: str
+
+
+class Status(enum.Enum):
+    OK = "ok"
+    NOT_MODIFIED = "not modified"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class FeedOutcome:
+    name: str
+    url: str
+    status: Status
+    http_status: int | None = None
+    new: int = 0
+    seen: int = 0
+    written: tuple[str, ...] = ()
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class RunReport:
+    outcomes: list[FeedOutcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # about the archive, not one feed
+    aborted: str | None = None  # why the run stopped before every feed was processed
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status is status)
+
+    @property
+    def new(self) -> int:
+        return sum(o.new for o in self.outcomes)
+
+    @property
+    def seen(self) -> int:
+        return sum(o.seen for o in self.outcomes)
+
+    @property
+    def failed(self) -> bool:
+        return self.aborted is not None or self.count(Status.FAILED) > 0
+
+    def summary(self) -> str:
+        return (
+            f"feeds: {self.count(Status.OK)} ok, {self.count(Status.NOT_MODIFIED)} not modified, "
+            f"{self.count(Status.FAILED)} failed; "
+            f"entries: {self.new} new, {self.seen} already archived"
+        )

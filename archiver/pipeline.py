@@ -1,0 +1,180 @@
+"""Per feed: state → fetch → parse → skip what is archived → convert → write → state.
+
+Feeds are fetched concurrently and processed one at a time as they arrive, in a
+worker thread so that the event loop keeps the other downloads moving.
+Entries reach the disk before the state that vouches for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from archiver.config import Config, FeedConfig
+from archiver.document import build_document
+from archiver.errors import FeedError, StoreError
+from archiver.fetch import Clock, Fetcher, Sleep, make_client, utcnow
+from archiver.models import FeedOutcome, FeedState, FetchResult, RunReport, Status
+from archiver.parse import parse_feed
+from archiver.store import Archive
+
+OutcomeHook = Callable[[FeedOutcome], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    output: Path
+    feed_names: tuple[str, ...] = ()  # empty: every feed
+    dry_run: bool = False
+
+
+def select_feeds(config: Config, names: tuple[str, ...]) -> tuple[FeedConfig, ...]:
+    if not names:
+        return config.feeds
+    by_name = {feed.name: feed for feed in config.feeds}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise KeyError(unknown[0])
+    return tuple(by_name[n] for n in dict.fromkeys(names))
+
+
+@dataclass
+class _Run:
+    """What one run shares between its feeds: the archive, its index and its state."""
+
+    archive: Archive
+    index: dict[str, str]
+    states: dict[str, FeedState]
+    dry_run: bool
+    started: datetime
+
+    def failed(self, feed: FeedConfig, error: str, status: int | None = None) -> FeedOutcome:
+        previous = self.states.get(feed.name) or FeedState(url=feed.url)
+        self._set_state(
+            feed,
+            replace(
+                previous,
+                url=feed.url,
+                consecutive_failures=previous.consecutive_failures + 1,
+                last_error=error,
+            ),
+        )
+        return FeedOutcome(feed.name, feed.url, Status.FAILED, http_status=status, error=error)
+
+    def archive_feed(self, feed: FeedConfig, fetched: FetchResult) -> FeedOutcome:
+        if fetched.not_modified:
+            self._set_state(feed, self._state_after(feed, fetched))
+            return FeedOutcome(feed.name, feed.url, Status.NOT_MODIFIED, http_status=304)
+        try:
+            parsed = parse_feed(fetched.body, url=fetched.url, headers=fetched.headers)
+        except FeedError as exc:
+            return self.failed(feed, str(exc), fetched.status)
+
+        warnings = [parsed.warning] if parsed.warning else []
+        written: list[str] = []
+        seen = 0
+        for entry in parsed.entries:
+            if entry.id in self.index:
+                seen += 1
+                continue
+            try:
+                document = build_document(entry, feed=feed, parsed=parsed, first_seen=self.started)
+            except Exception as exc:  # one entry that breaks a library must not cost the rest
+                warnings.append(f"entry {entry.link or entry.guid or entry.id} skipped: {exc!r}")
+                continue
+            if not self.dry_run:
+                self.archive.write_entry(document.relpath, document.text)
+            self.index[document.id] = document.relpath
+            written.append(document.relpath)
+
+        state = self._state_after(feed, fetched)
+        if len(warnings) > (1 if parsed.warning else 0):
+            # Forget the validators so the skipped entries are tried again next run.
+            state = replace(state, etag=None, last_modified=None)
+        self._set_state(feed, state)
+        return FeedOutcome(
+            feed.name,
+            feed.url,
+            Status.OK,
+            http_status=fetched.status,
+            new=len(written),
+            seen=seen,
+            written=tuple(written),
+            warnings=tuple(warnings),
+        )
+
+    @staticmethod
+    def _state_after(feed: FeedConfig, fetched: FetchResult) -> FeedState:
+        return FeedState(
+            url=feed.url,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            permanent_redirect=fetched.permanent_redirect,
+        )
+
+    def _set_state(self, feed: FeedConfig, state: FeedState) -> None:
+        self.states[feed.name] = state
+        if not self.dry_run:
+            self.archive.save_state(self.states)
+
+
+async def _fetch(
+    fetcher: Fetcher, feed: FeedConfig, state: FeedState | None
+) -> tuple[FeedConfig, FetchResult | FeedError]:
+    try:
+        return feed, await fetcher.fetch(feed, state)
+    except FeedError as exc:
+        return feed, exc
+
+
+async def run_async(
+    config: Config,
+    options: RunOptions,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    sleep: Sleep = asyncio.sleep,
+    clock: Clock = utcnow,
+    on_outcome: OutcomeHook | None = None,
+) -> RunReport:
+    """Archive the selected feeds. Raises LockHeldError, StoreError only before any feed."""
+    feeds = select_feeds(config, options.feed_names)
+    archive = Archive(options.output)
+    report = RunReport()
+    with contextlib.nullcontext() if options.dry_run else archive.lock():
+        started = clock()
+        states, warning = archive.load_state(started, set_aside=not options.dry_run)
+        report.warnings.extend([warning] if warning else [])
+        index = archive.scan_ids(remove_temporary=not options.dry_run)
+        run = _Run(archive, index, states, options.dry_run, started)
+        async with make_client(transport, concurrency=config.concurrency) as client:
+            fetcher = Fetcher(
+                client,
+                concurrency=config.concurrency,
+                per_host=config.per_host,
+                sleep=sleep,
+                clock=clock,
+            )
+            pending = [asyncio.ensure_future(_fetch(fetcher, f, states.get(f.name))) for f in feeds]
+            try:
+                for next_done in asyncio.as_completed(pending):
+                    feed, fetched = await next_done
+                    if isinstance(fetched, FeedError):
+                        outcome = run.failed(feed, str(fetched), getattr(fetched, "status", None))
+                    else:
+                        outcome = await asyncio.to_thread(run.archive_feed, feed, fetched)
+                    report.outcomes.append(outcome)
+                    if on_outcome:
+                        on_outcome(outcome)
+            except StoreError as exc:
+                report.aborted = str(exc)
+            finally:
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+    return report

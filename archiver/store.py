@@ -1,0 +1,250 @@
+"""The archive on disk: atomic files, the id index, the state file and the run lock.
+
+Layout under the archive root DIR:
+
+    DIR/<pattern>.md              the entries, file names ending in '<id>.md'
+    DIR/.archiver/state.json      validators and failures per feed (committed with the archive)
+    DIR/.archiver/lock            held by the running process (ignored by git)
+    DIR/.archiver/.gitignore
+
+The files are the truth: the id index is read from their names at the start of a
+run, so losing the state file costs a re-fetch, never a duplicate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import functools
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, fields
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from archiver.errors import LockHeldError, StoreError
+from archiver.models import FeedState
+
+STATE_DIR = ".archiver"
+STATE_FILE = "state.json"
+LOCK_FILE = "lock"
+STATE_VERSION = 1
+TEMP_PREFIX = ".archiver-tmp-"
+STATE_GITIGNORE = f"{LOCK_FILE}\n{TEMP_PREFIX}*\n"
+
+_ID_IN_NAME = re.compile(r"([0-9a-f]{16})\.md$")
+
+
+def id_from_name(name: str) -> str | None:
+    match = _ID_IN_NAME.search(name)
+    return match.group(1) if match else None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@functools.cache
+def _file_mode() -> int:
+    # mkstemp creates files readable by their owner only; archive files should
+    # get the permissions any new file gets, so read the umask (once: reading
+    # it means setting it).
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see the old file or the new one, never a part.
+
+    A temporary file in the same folder is written, flushed to disk and renamed
+    over the target; the folder is synced so the rename survives a power cut.
+    On any error the temporary file is removed and the target left as it was.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), _file_mode())
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write atomically unless the file already holds exactly `data`; True when written."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    write_atomic(path, data)
+    return True
+
+
+def _describe_os_error(exc: OSError, path: Path) -> str:
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    hint = {
+        errno.ENOSPC: "free some space and run again; nothing half-written was kept",
+        errno.EDQUOT: "free some space and run again; nothing half-written was kept",
+        errno.EROFS: "the archive is on a read-only file system",
+        errno.EACCES: "check the archive folder's permissions",
+        errno.EPERM: "check the archive folder's permissions",
+    }.get(exc.errno or 0)
+    return f"cannot write {path}: {reason}" + (f" ({hint})" if hint else "")
+
+
+class Archive:
+    """One archive folder: its entries, its state and its lock."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.state_dir = root / STATE_DIR
+        self.state_path = self.state_dir / STATE_FILE
+
+    # --- the id index -----------------------------------------------------
+
+    def scan_ids(self, *, remove_temporary: bool = True) -> dict[str, str]:
+        """Every archived id with its path relative to the root, from the file names.
+
+        Temporary files left by a killed run are removed on the way: their
+        content was never renamed into place, so nothing vouches for them.
+        """
+        ids: dict[str, str] = {}
+        if not self.root.is_dir():
+            return ids
+        for folder, dirnames, filenames in os.walk(self.root):
+            # Hidden folders hold state and version control, never entries.
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if name.startswith(TEMP_PREFIX):
+                    if remove_temporary:
+                        with contextlib.suppress(OSError):
+                            os.unlink(os.path.join(folder, name))
+                    continue
+                entry_id = id_from_name(name)
+                if entry_id and entry_id not in ids:
+                    relpath = os.path.relpath(os.path.join(folder, name), self.root)
+                    ids[entry_id] = Path(relpath).as_posix()
+        return ids
+
+    # --- entries ------------------------------------------------------------
+
+    def write_entry(self, relpath: str, text: str) -> Path:
+        path = self.root / relpath
+        if not path.resolve().is_relative_to(self.root.resolve()):
+            raise StoreError(f"refusing to write {relpath}: outside the archive {self.root}")
+        try:
+            write_atomic(path, text.encode("utf-8"))
+        except OSError as exc:
+            raise StoreError(_describe_os_error(exc, path)) from exc
+        return path
+
+    # --- state ----------------------------------------------------------------
+
+    def load_state(
+        self, now: datetime, *, set_aside: bool = True
+    ) -> tuple[dict[str, FeedState], str | None]:
+        """The feeds' state, and a warning when the file cannot be used.
+
+        A damaged state file is renamed with a timestamp rather than deleted, so
+        a person can still look at it; the run goes on without it.
+        """
+        try:
+            raw = self.state_path.read_bytes()
+        except FileNotFoundError:
+            return {}, None
+        except OSError as exc:
+            return {}, f"cannot read {self.state_path}: {exc.strerror}; starting without state"
+        try:
+            return _decode_state(raw), None
+        except (ValueError, TypeError, KeyError) as exc:
+            damage = f"state file {self.state_path} is damaged ({exc})"
+            if not set_aside:
+                return {}, f"{damage}; ignoring it"
+            aside = self.state_path.with_name(
+                f"{STATE_FILE}.corrupt-{now.strftime('%Y%m%dT%H%M%SZ')}"
+            )
+            with contextlib.suppress(OSError):
+                os.replace(self.state_path, aside)
+            return {}, (
+                f"{damage}; moved to {aside.name}, "
+                "ids are rebuilt from the archive and every feed is fetched in full"
+            )
+
+    def save_state(self, states: Mapping[str, FeedState]) -> bool:
+        try:
+            write_if_changed(self.state_dir / ".gitignore", STATE_GITIGNORE.encode())
+            return write_if_changed(self.state_path, _encode_state(states))
+        except OSError as exc:
+            raise StoreError(_describe_os_error(exc, self.state_path)) from exc
+
+    # --- the lock ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the archive's lock for the duration, or raise LockHeldError at once.
+
+        flock is released by the kernel when the process dies, so a killed run
+        never leaves a lock behind that blocks the next one.
+        """
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            handle: IO[str] = open(self.state_dir / LOCK_FILE, "a+")  # noqa: SIM115
+        except OSError as exc:
+            raise StoreError(_describe_os_error(exc, self.state_dir / LOCK_FILE)) from exc
+        try:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise LockHeldError(
+                    f"another run holds the lock on {self.root} ({holder}); "
+                    "it is still archiving, try again when it ends"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}\n")
+            handle.flush()
+            yield
+        finally:
+            handle.close()
+
+
+def _encode_state(states: Mapping[str, FeedState]) -> bytes:
+    feeds: dict[str, Any] = {}
+    for name in sorted(states):
+        record = {k: v for k, v in asdict(states[name]).items() if v not in (None, 0)}
+        feeds[name] = record
+    document = {"version": STATE_VERSION, "feeds": feeds}
+    return (json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
+
+
+def _decode_state(raw: bytes) -> dict[str, FeedState]:
+    document = json.loads(raw)
+    if not isinstance(document, dict) or document.get("version") != STATE_VERSION:
+        raise ValueError(f"expected a version {STATE_VERSION} state document")
+    known = {f.name for f in fields(FeedState)}
+    states = {}
+    for name, record in document["feeds"].items():
+        if not isinstance(record, dict) or not isinstance(record.get("url"), str):
+            raise ValueError(f"feed {name!r} has no url")
+        states[name] = FeedState(**{k: v for k, v in record.items() if k in known})
+    return states

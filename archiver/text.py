@@ -1,0 +1,38 @@
+"""Plain-text helpers shared by the parsers and the converter."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _is_unwanted(char: str) -> bool:
+    # Cc: NUL, escape and other controls; Cs: lone surrogates from broken
+    # decoders, which cannot be written as UTF-8. Format characters (Cf) stay:
+    # they join emoji and mark right-to-left runs.
+    return unicodedata.category(char) in ("Cc", "Cs") or char in "\ufffe\uffff"
+
+
+def clean_line(text: str | None) -> str | None:
+    """`text` on one line, without control characters; None when nothing is left."""
+    if text is None:
+        return None
+    text = _WHITESPACE.sub(" ", text)
+    if not text.isprintable():
+        text = "".join(c for c in text if not _is_unwanted(c))
+    text = text.strip()
+    return text or None
+
+
+def excerpt(text: str, max_chars: int) -> str:
+    """The start of `text`, cut at a word boundary where there is one, with an ellipsis."""
+    text = _WHITESPACE.sub(" ", text).strip()
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars]
+    space = cut.rfind(" ")
+    if space > max_chars // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:") + "…"

@@ -1,0 +1,153 @@
+"""Shared fixtures: a real HTTP server on 127.0.0.1, paths to the shared corpus, a fixed clock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+FEEDS_DIR = SHARED / "feeds"
+SEED_DIR = SHARED / "seed"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+FIXED_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+def shared_path(*parts: str) -> Path:
+    """A file of ../shared/, or a skip that says why the test cannot run."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared feed corpus sits beside the repo checkout")
+    return path
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    headers: dict[str, str]
+
+
+Handler = Callable[[Request], Reply]
+
+
+class FeedServer:
+    """A loopback HTTP server whose routes the test sets; it records every request."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Handler] = {}
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                request = Request(self.path, {k.lower(): v for k, v in self.headers.items()})
+                with server._lock:
+                    server.requests.append(request)
+                handler = server.routes.get(self.path.split("?")[0])
+                reply = handler(request) if handler else Reply(404, b"not found")
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                if "Content-Length" not in reply.headers:
+                    self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # keep test output clean
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def route(self, path: str, handler: Handler) -> str:
+        self.routes[path] = handler
+        return self.url(path)
+
+    def feed(
+        self,
+        path: str,
+        body: bytes,
+        *,
+        content_type: str = "application/rss+xml; charset=utf-8",
+        etag: str | None = None,
+        last_modified: datetime | None = None,
+    ) -> str:
+        """Serve `body` at `path`, answering 304 to a request that sends matching validators."""
+        headers = {"Content-Type": content_type}
+        if etag:
+            headers["ETag"] = etag
+        if last_modified:
+            headers["Last-Modified"] = formatdate(last_modified.timestamp(), usegmt=True)
+
+        def handler(request: Request) -> Reply:
+            if etag and request.headers.get("if-none-match") == etag:
+                return Reply(304, b"", {"ETag": etag})
+            if (
+                not etag
+                and last_modified
+                and (request.headers.get("if-modified-since") == headers["Last-Modified"])
+            ):
+                return Reply(304)
+            return Reply(200, body, headers)
+
+        return self.route(path, handler)
+
+    def sequence(self, path: str, replies: Sequence[Reply]) -> str:
+        """Serve `replies` in order, the last one for every request after."""
+        remaining = list(replies)
+
+        def handler(request: Request) -> Reply:
+            return remaining.pop(0) if len(remaining) > 1 else remaining[0]
+
+        return self.route(path, handler)
+
+    def hits(self, path: str) -> list[Request]:
+        return [r for r in self.requests if r.path.split("?")[0] == path]
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    feed_server = FeedServer()
+    feed_server.start()
+    try:
+        yield feed_server
+    finally:
+        feed_server.stop()
+
+
+def write_config(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
