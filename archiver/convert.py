@@ -58,6 +58,10 @@ _LANGUAGE_CLASS = re.compile(r"^(?:language|lang|highlight-source)-([\w+#.-]+)$"
 _BLANK_LINES = re.compile(r"\n{3,}")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
+# A hard line break with nothing before it: what runs of <br> leave behind.
+_LONE_BREAK = re.compile(r"^[ \t]*\\$", re.MULTILINE)
+# ... and a hard break that ends a paragraph, which CommonMark shows as a backslash.
+_FINAL_BREAK = re.compile(r"(?<!\\)\\(?=\n\n|\n*\Z)")
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,17 @@ def _clean_tree(soup: BeautifulSoup, base: str | None) -> list[str]:
 
 
 class _Converter(MarkdownConverter):
+    def convert_pre(self, el: Any, text: str, parent_tags: set[str]) -> str:
+        # A fence must be longer than any run of backticks in the code, or the
+        # code could close it early and the rest would be read as Markdown.
+        converted = str(super().convert_pre(el, text, parent_tags))  # type: ignore[misc]
+        longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+        if longest < 3:
+            return converted
+        fence = "`" * (longest + 1)
+        start, end = converted.index("```"), converted.rindex("```")
+        return converted[:start] + fence + converted[start + 3 : end] + fence + converted[end + 3 :]
+
     def convert_a(self, el: Any, text: str, parent_tags: set[str]) -> str:
         if el.get("href"):
             el["href"] = _markdown_destination(el["href"])
@@ -235,7 +250,8 @@ def _tidy(markdown: str) -> str:
 
     def flush_prose() -> None:
         if prose:
-            out.append(_BLANK_LINES.sub("\n\n", _TRAILING_SPACE.sub("", "\n".join(prose))))
+            text = _LONE_BREAK.sub("", _TRAILING_SPACE.sub("", "\n".join(prose)))
+            out.append(_FINAL_BREAK.sub("", _BLANK_LINES.sub("\n\n", text)))
             prose.clear()
 
     in_fence = False

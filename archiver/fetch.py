@@ -145,7 +145,9 @@ class Fetcher:
 
     async def fetch(self, feed: FeedConfig, state: FeedState | None) -> FetchResult:
         """The feed's response (200 or 304), or FetchError with a one-line reason."""
-        async with self._slots, self._host_slots[host_of(feed.url)]:
+        # The host's slot first: a feed queued behind its host must not hold a
+        # global slot that a feed from another host could be using.
+        async with self._host_slots[host_of(feed.url)], self._slots:
             try:
                 return await asyncio.wait_for(self._fetch_with_retries(feed, state), feed.deadline)
             except asyncio.TimeoutError:

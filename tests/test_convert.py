@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archiver.convert import html_to_markdown, is_real_image, text_to_markdown
+
+BASE = "https://example.org/posts/1.html"
+TINY_GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+
+
+def md(html: str, base: str | None = BASE) -> str:
+    return html_to_markdown(html, base).markdown
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        pytest.param("<h3>Heading</h3>", "### Heading", id="atx-heading"),
+        pytest.param("<p><strong>bold</strong> <em>it</em></p>", "**bold** *it*", id="emphasis"),
+        pytest.param(
+            '<pre><code class="language-python">x = 1\n\n\n\ny = 2</code></pre>',
+            "```python\nx = 1\n\n\n\ny = 2\n```",
+            id="fenced-code-keeps-blank-lines",
+        ),
+        pytest.param(
+            "<table><tr><th>a</th><th>b</th></tr><tr><td>1</td><td>2</td></tr></table>",
+            "| a | b |\n| --- | --- |\n| 1 | 2 |",
+            id="table",
+        ),
+        pytest.param(
+            '<p><a href="../2.html">next</a></p>',
+            "[next](https://example.org/2.html)",
+            id="relative-link-absolute",
+        ),
+        pytest.param(
+            '<img src="/img/a.png" alt="A">',
+            "![A](https://example.org/img/a.png)",
+            id="relative-image-absolute",
+        ),
+        pytest.param(
+            '<a href="https://example.org/a b(1).html">x</a>',
+            "[x](https://example.org/a%20b%281%29.html)",
+            id="spaces-and-parentheses-stay-one-link",
+        ),
+        pytest.param("<ul><li>one</li><li>two</li></ul>", "- one\n- two", id="list"),
+        pytest.param("<p>a</p><p></p><br><br><p></p><p>b</p>", "a\n\nb", id="one-blank-line"),
+        pytest.param("<p>a<br>b<br></p>", "a\\\nb", id="no-dangling-break"),
+    ],
+)
+def test_conversion(html: str, expected: str) -> None:
+    assert md(html) == expected
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        pytest.param("<script>alert(1)</script>", id="script"),
+        pytest.param("<style>p { color: red }</style>", id="style"),
+        pytest.param("<form action='/x'><input name=q><button>Go</button></form>", id="form"),
+        pytest.param("<object data='x.swf'></object><embed src='y.swf'>", id="object-embed"),
+        pytest.param("<noscript>enable JavaScript</noscript>", id="noscript"),
+    ],
+)
+def test_executable_and_chrome_elements_are_dropped(html: str) -> None:
+    assert md(f"<p>kept</p>{html}") == "kept"
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        "vbscript:msgbox",
+        "data:text/html,<b>",
+        "file:///etc/passwd",
+    ],
+)
+def test_dangerous_links_lose_their_href_but_keep_their_text(href: str) -> None:
+    assert md(f'<p><a href="{href}">click me</a></p>') == "click me"
+
+
+def test_escaped_markup_stays_text() -> None:
+    out = md("<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>")
+    assert "<script>" not in out
+    assert "script" in out
+
+
+def test_text_that_looks_like_markdown_stays_literal() -> None:
+    out = md("<p>---</p><p># not a heading</p><p>1. not a list</p>")
+    assert out.splitlines()[0] != "---"
+    assert not any(line.startswith("# ") for line in out.splitlines())
+    assert not any(re.match(r"^1\. ", line) for line in out.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("img", "expected"),
+    [
+        pytest.param(f'<img src="{TINY_GIF}" data-src="/real.jpg">', "/real.jpg", id="data-src"),
+        pytest.param('<img data-original="/orig.jpg">', "/orig.jpg", id="data-original"),
+        pytest.param('<img srcset="/s.jpg 480w, /l.jpg 1200w">', "/l.jpg", id="srcset-largest"),
+        pytest.param('<img data-srcset="/a.jpg 1x, /b.jpg 2x">', "/b.jpg", id="data-srcset"),
+    ],
+)
+def test_lazy_images_are_resolved(img: str, expected: str) -> None:
+    result = html_to_markdown(img, BASE)
+    assert result.images == ("https://example.org" + expected,)
+    assert f"(https://example.org{expected})" in result.markdown
+
+
+@pytest.mark.parametrize(
+    "img",
+    [
+        pytest.param('<img src="https://www.huxiu.com/article/undefined">', id="undefined"),
+        pytest.param('<img src="https://example.org/null">', id="null"),
+        pytest.param('<img src="">', id="empty"),
+        pytest.param("<img>", id="missing"),
+        pytest.param('<img src="/t.gif" width="1" height="1">', id="tracking-pixel"),
+        pytest.param(f'<img src="{TINY_GIF}">', id="tiny-data-gif"),
+        pytest.param('<img src="/images/spacer.gif">', id="spacer"),
+        pytest.param('<img src="javascript:alert(1)">', id="javascript-src"),
+    ],
+)
+def test_placeholder_images_are_dropped(img: str) -> None:
+    result = html_to_markdown(f"<p>text</p>{img}", BASE)
+    assert result.markdown == "text"
+    assert result.images == ()
+
+
+def test_is_real_image() -> None:
+    assert is_real_image("https://example.org/a.jpg")
+    assert not is_real_image("https://www.huxiu.com/article/undefined")
+    assert not is_real_image(None)
+    assert not is_real_image("https://example.org/a.jpg", "1", "1")
+    assert is_real_image("https://example.org/a.jpg", "1", "300")
+
+
+def test_iframe_becomes_a_link() -> None:
+    out = md('<iframe src="https://www.youtube.com/embed/xyz"></iframe>')
+    assert out == "<https://www.youtube.com/embed/xyz>"
+
+
+def test_cjk_text_survives() -> None:
+    html = (
+        "<p>中国加密货币矿工的命运已尘埃落地。</p><h3>一、监管态度明确</h3><p>日本語のテキスト</p>"
+    )
+    out = md(html)
+    for sentence in (
+        "中国加密货币矿工的命运已尘埃落地。",
+        "### 一、监管态度明确",
+        "日本語のテキスト",
+    ):
+        assert sentence in out
+
+
+def test_plain_text_is_escaped_not_interpreted() -> None:
+    out = text_to_markdown("# not a heading\n<b>not bold</b>\n\nsecond *para*").markdown
+    assert "\\# not a heading" in out
+    assert "<b>" not in out
+    assert "\\*para\\*" in out
+
+
+def _outside_code(markdown: str) -> str:
+    """The Markdown without fenced blocks and code spans, where '<' is literal anyway."""
+    without_fences = re.sub(r"(?ms)^(`{3,})[^\n]*\n.*?^\1[ \t]*$", "", markdown)
+    return re.sub(r"(`+)[^`]*?\1", "", without_fences)
+
+
+def test_code_containing_a_fence_cannot_close_it() -> None:
+    out = md("<pre>before\n```\n<b>not markup</b> # not a heading\n</pre>")
+    assert out.startswith("````\n") and out.endswith("\n````")
+    assert _outside_code(out) == ""
+
+
+def _visible_text(html: str) -> str:
+    soup = BeautifulSoup(html, "html.parser")
+    for element in soup(["script", "style", "noscript", "form", "template", "head", "title"]):
+        element.decompose()
+    return soup.get_text()
+
+
+_html_fragments = st.lists(
+    st.one_of(
+        st.text(max_size=40),
+        st.sampled_from(
+            [
+                "<p>",
+                "</p>",
+                "<b>",
+                "</b>",
+                "<a href='javascript:x'>",
+                "<a href='/rel'>",
+                "</a>",
+                "<img src='x.png'>",
+                "<img data-src='y.png' src='data:,'>",
+                "<script>",
+                "</script>",
+                "<pre><code>",
+                "</code></pre>",
+                "<table><tr><td>",
+                "</td></tr></table>",
+                "<ul><li>",
+                "</li></ul>",
+                "<br>",
+                "&lt;script&gt;",
+                "<!--",
+                "-->",
+                "<![CDATA[",
+            ]
+        ),
+    ),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_html_fragments)
+def test_conversion_never_raises_and_leaves_nothing_executable(html: str) -> None:
+    out = html_to_markdown(html, BASE).markdown
+    prose = _outside_code(out)
+    assert not re.search(r"(?<!\\)<script", prose, re.IGNORECASE)  # only escaped ones survive
+    assert "javascript:" not in out.lower() or "javascript:" in _visible_text(html).lower()
+    assert "\n\n\n" not in out or "```" in out

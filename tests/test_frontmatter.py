@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from archiver.config import FeedConfig
+from archiver.frontmatter import front_matter, merge_categories, render
+from archiver.models import Enclosure, Entry
+from archiver.text import clean_line
+
+FEED = FeedConfig(name="huxiu", url="https://example.org/feed", categories=("新媒体", "虎嗅"))
+DATE = datetime(2021, 6, 20, 23, 59, tzinfo=timezone.utc)
+
+
+def entry(**changes: object) -> Entry:
+    values: dict[str, object] = {
+        "id": "61b020c61b8d24fa",
+        "title": "t",
+        "link": "https://example.org/a",
+        "guid": None,
+        "author": "虎嗅",
+        "published": DATE,
+        "updated": None,
+        "tags": (),
+        "content": "",
+        "content_type": "text/html",
+        "content_base": None,
+    }
+    values.update(changes)
+    return Entry(**values)  # type: ignore[arg-type]
+
+
+def parse(text: str) -> dict[str, object]:
+    assert text.startswith("---\n")
+    header, _, _body = text[4:].partition("\n---\n")
+    loaded = yaml.safe_load(header)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def test_keys_come_in_a_fixed_order() -> None:
+    matter = front_matter(
+        entry(
+            updated=datetime(2021, 6, 21, tzinfo=timezone.utc),
+            tags=("虎嗅", "Crypto"),
+            enclosures=(Enclosure("https://example.org/a.mp3", "audio/mpeg", 123),),
+        ),
+        feed=FEED,
+        title="t",
+        date=DATE,
+        image="https://example.org/i.png",
+    )
+    assert list(matter) == [
+        "title",
+        "author",
+        "date",
+        "updated",
+        "categories",
+        "url",
+        "id",
+        "feed",
+        "image",
+        "enclosures",
+    ]
+    assert matter["date"] == "2021-06-20T23:59:00+00:00"
+    assert matter["categories"] == ["新媒体", "虎嗅", "Crypto"]
+    assert matter["feed"] == {"name": "huxiu", "url": "https://example.org/feed"}
+    assert matter["enclosures"] == [
+        {"url": "https://example.org/a.mp3", "type": "audio/mpeg", "length": 123}
+    ]
+
+
+def test_date_is_written_in_the_feeds_time_zone() -> None:
+    feed = FeedConfig(name="f", url="https://example.org/f", timezone="Asia/Shanghai")
+    matter = front_matter(entry(), feed=feed, title="t", date=DATE, image=None)
+    assert matter["date"] == "2021-06-21T07:59:00+08:00"
+
+
+def test_absent_facts_are_left_out() -> None:
+    matter = front_matter(
+        entry(author=None, link=None), feed=FEED, title="t", date=DATE, image=None
+    )
+    assert "author" not in matter and "url" not in matter and "image" not in matter
+
+
+def test_unicode_is_written_as_itself() -> None:
+    text = render({"title": "中国加密矿工 🚀"}, "body")
+    assert "中国加密矿工 🚀" in text
+    assert text.endswith("---\n\nbody\n")
+
+
+def test_merge_categories_ignores_case_repeats() -> None:
+    assert merge_categories(["News", "Tech"], ["tech", "AI", "news"]) == ["News", "Tech", "AI"]
+
+
+HOSTILE = [
+    "---",
+    "title: injected",
+    "a: b",
+    "# comment",
+    "'single' \"double\"",
+    "yes",
+    "no",
+    "null",
+    "~",
+    "1e3",
+    "2021-06-20",
+    "line\nbreak",
+    "\x00nul\x07bell",
+    "x" * 10_000,
+    "مرحبا بالعالم",
+    "👩‍👩‍👧 emoji",
+    "[not, a, list]",
+    "{not: a map}",
+    "&anchor *alias !tag",
+    "\u2028\u2029 separators",
+]
+
+
+@given(st.one_of(st.sampled_from(HOSTILE), st.text()))
+def test_any_title_reads_back(raw: str) -> None:
+    title = clean_line(raw) or "Untitled"
+    author = clean_line(raw)
+    matter = front_matter(entry(author=author), feed=FEED, title=title, date=DATE, image=None)
+    loaded = parse(render(matter, "body"))
+    assert loaded["title"] == title
+    assert loaded.get("author") == author
+    assert loaded["id"] == "61b020c61b8d24fa"

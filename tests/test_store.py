@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from archiver.errors import LockHeldError, StoreError
+from archiver.models import FeedState
+from archiver.store import TEMP_PREFIX, Archive, id_from_name, write_atomic
+
+from .conftest import FIXED_NOW, REPO_ROOT
+
+ID = "61b020c61b8d24fa"
+
+
+def files_under(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+def test_write_entry_creates_folders_and_content(tmp_path: Path) -> None:
+    archive = Archive(tmp_path)
+    archive.write_entry(f"2021/06/20/a-{ID}.md", "---\ntitle: a\n---\n")
+    assert (tmp_path / f"2021/06/20/a-{ID}.md").read_text() == "---\ntitle: a\n---\n"
+    assert files_under(tmp_path) == {f"2021/06/20/a-{ID}.md"}
+
+
+def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "x.md"
+    write_atomic(path, b"x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_failed_write_leaves_no_file_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    def failing_replace(src: object, dst: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(StoreError) as caught:
+        Archive(tmp_path).write_entry(f"2021/a-{ID}.md", "text")
+    assert os.strerror(code) in str(caught.value)
+    assert files_under(tmp_path) == set()
+
+
+def test_failed_fsync_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "state.json"
+    path.write_bytes(b"old")
+
+    def failing_fsync(fd: int) -> None:
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(OSError, match="I/O error"):
+        write_atomic(path, b"new")
+    assert path.read_bytes() == b"old"
+    assert files_under(tmp_path) == {"state.json"}
+
+
+def test_refuses_to_write_outside_the_archive(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="outside the archive"):
+        Archive(tmp_path / "out").write_entry(f"../escape-{ID}.md", "x")
+
+
+def test_scan_ids_reads_file_names_and_skips_hidden_folders(tmp_path: Path) -> None:
+    (tmp_path / "2021/06/20").mkdir(parents=True)
+    (tmp_path / f"2021/06/20/title-{ID}.md").write_text("x")
+    (tmp_path / "2021/06/20/notes.md").write_text("no id")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git/abcdefabcdefabcd.md").write_text("not an entry")
+    (tmp_path / "README.md").write_text("readme")
+    assert Archive(tmp_path).scan_ids() == {ID: f"2021/06/20/title-{ID}.md"}
+
+
+def test_scan_ids_removes_leftover_temporary_files(tmp_path: Path) -> None:
+    (tmp_path / "2021").mkdir()
+    leftover = tmp_path / "2021" / f"{TEMP_PREFIX}abc"
+    leftover.write_text("half")
+    assert Archive(tmp_path).scan_ids(remove_temporary=False) == {}
+    assert leftover.exists()
+    Archive(tmp_path).scan_ids()
+    assert not leftover.exists()
+
+
+def test_id_from_name() -> None:
+    assert id_from_name(f"cafe-{ID}.md") == ID
+    assert id_from_name(f"{ID}.md") == ID
+    assert id_from_name("short-abc.md") is None
+    assert id_from_name(f"x-{ID}.md.tmp") is None
+
+
+def test_state_round_trip_and_no_rewrite_when_unchanged(tmp_path: Path) -> None:
+    archive = Archive(tmp_path)
+    states = {
+        "b": FeedState(url="https://e.org/b", etag='"v1"', last_modified="Mon, 21 Jun 2021"),
+        "a": FeedState(url="https://e.org/a", consecutive_failures=2, last_error="HTTP 500"),
+    }
+    assert archive.save_state(states) is True
+    assert archive.load_state(FIXED_NOW) == (states, None)
+    before = archive.state_path.stat().st_mtime_ns
+    assert archive.save_state(dict(states)) is False
+    assert archive.state_path.stat().st_mtime_ns == before
+    document = json.loads(archive.state_path.read_text())
+    assert list(document["feeds"]) == ["a", "b"]  # sorted, so diffs stay small
+    assert "lock" in (tmp_path / ".archiver/.gitignore").read_text()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{not json", b"", b'{"version": 99, "feeds": {}}', b'{"version": 1, "feeds": {"a": 3}}'],
+    ids=["garbage", "empty", "future-version", "wrong-shape"],
+)
+def test_damaged_state_is_set_aside_with_a_warning(tmp_path: Path, content: bytes) -> None:
+    archive = Archive(tmp_path)
+    archive.state_dir.mkdir()
+    archive.state_path.write_bytes(content)
+    states, warning = archive.load_state(FIXED_NOW)
+    assert states == {}
+    assert warning is not None and "damaged" in warning
+    assert not archive.state_path.exists()
+    assert (archive.state_dir / "state.json.corrupt-20261125T120000Z").read_bytes() == content
+
+
+def test_lock_is_exclusive_within_a_process(tmp_path: Path) -> None:
+    archive = Archive(tmp_path)
+    with (
+        archive.lock(),
+        pytest.raises(LockHeldError, match="another run holds the lock"),
+        Archive(tmp_path).lock(),
+    ):
+        pass
+    with archive.lock():  # released on exit
+        pass
+
+
+def test_lock_held_by_another_process_and_freed_when_it_dies(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys, pathlib
+        from archiver.store import Archive
+        with Archive(pathlib.Path({str(tmp_path)!r})).lock():
+            print("locked", flush=True)
+            sys.stdin.read()
+        """
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+    ) as holder:
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline().strip() == "locked"
+            with pytest.raises(LockHeldError, match=f"pid {holder.pid}"), Archive(tmp_path).lock():
+                pass
+        finally:
+            holder.kill()  # like SIGKILL from a cron timeout: no cleanup code runs
+            holder.wait()
+    with Archive(tmp_path).lock():
+        pass
