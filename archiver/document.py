@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from archiver.config import FeedConfig
@@ -21,11 +22,18 @@ def convert_body(entry: Entry) -> Converted:
     return html_to_markdown(entry.content, entry.content_base)
 
 
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|<(https?://[^>]+)>")
+_MARKUP = re.compile(r"\\(?=[^\w\s])|[*`]|^[#>\-\s]+")
+
+
 def fallback_title(body: str) -> str:
     """A title for an entry without one: the start of its text (as Scripting News items need)."""
-    first_line = next((line for line in body.splitlines() if line.strip()), "")
-    text = first_line.lstrip("#>-* ").replace("\\", "")
-    return excerpt(text, TITLE_FROM_TEXT_CHARS) if text.strip() else UNTITLED
+    for line in body.splitlines():
+        text = _MARKUP.sub("", _LINK.sub(lambda m: m[1] or m[2], _IMAGE.sub("", line)))
+        if text.strip():
+            return excerpt(text, TITLE_FROM_TEXT_CHARS)
+    return UNTITLED
 
 
 def lead_image(entry: Entry, body: Converted, feed: ParsedFeed) -> str | None:

@@ -127,13 +127,13 @@ def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ParseError(f"not a feed: the body is not valid JSON ({exc})") from None
-    version = _text(document, "version")
-    if not version or not version.startswith(JSON_FEED_VERSION_PREFIX):
+    # The version is often written loosely ("1.1"); the shape decides.
+    items = document.get("items") if isinstance(document, dict) else None
+    if not isinstance(items, list):
         raise ParseError(
-            "not a feed: JSON without a JSON Feed 'version' "
-            f"(expected {JSON_FEED_VERSION_PREFIX}1 or 1.1)"
+            "not a feed: JSON that is not a JSON Feed (it has no 'items' list; "
+            f"see {JSON_FEED_VERSION_PREFIX}1.1)"
         )
-    items = document.get("items")
     entries = [
         _entry(item, document, feed_url=url)
         for item in (items if isinstance(items, list) else [])

@@ -12,14 +12,16 @@ from datetime import datetime
 class FeedState:
     """What the archive remembers of one feed between runs.
 
-    Only facts that change when the feed changes live here (validators, failures),
-    never the time of the last check, so a quiet run leaves the state file untouched.
+    Only facts that change when the feed changes live here (validators, the
+    start of a failure and its reason), never the time of the last check or a
+    count of runs, so a run that finds the world as it was leaves the state file
+    untouched and a scheduled job has nothing to commit.
     """
 
     url: str
     etag: str | None = None
     last_modified: str | None = None
-    consecutive_failures: int = 0
+    failing_since: str | None = None  # ISO 8601: the first failed run of the current streak
     last_error: str | None = None
     permanent_redirect: str | None = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import io
+import re
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -44,13 +45,59 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return ""
 
 
+# Declared charsets that valid multi-byte UTF-8 is, in practice, never meant as.
+_LATIN_CHARSETS = frozenset(
+    {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "windows-1252", "cp1252", "us-ascii", "ascii"}
+)
+_CHARSET = re.compile(rb"""^<\?xml[^>]*encoding=["']([\w.:-]+)["']""")
+_HTTP_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
+# XML 1.0 appendix F: '<' and an ASCII character in UTF-16 without a byte order mark.
+_BOMLESS_UTF16 = (
+    (re.compile(rb"^<\x00[^\x00]\x00"), "utf-16-le"),
+    (re.compile(rb"^\x00<\x00[^\x00]"), "utf-16-be"),
+)
+
+
+def _repair(body: bytes, content_type: str) -> tuple[bytes, str]:
+    """Undo common breakage that would cost a whole feed, before feedparser sees it.
+
+    - whitespace before the XML declaration (illegal, and common);
+    - UTF-16 with neither a byte order mark nor a declaration;
+    - UTF-8 bytes declared as Latin-1 or windows-1252, which would turn every
+      accented letter and every CJK character into mojibake.
+    """
+    stripped = body.lstrip(b" \t\r\n")
+    if stripped.startswith(b"<?xml"):
+        body = stripped
+    for pattern, utf16 in _BOMLESS_UTF16:
+        if pattern.match(body):
+            try:
+                return body.decode(utf16).encode("utf-8"), "application/xml; charset=utf-8"
+            except UnicodeDecodeError:
+                break
+    declared = _HTTP_CHARSET.search(content_type)
+    prolog = _CHARSET.match(body[:200])
+    charset = declared.group(1) if declared else prolog.group(1).decode() if prolog else ""
+    if charset.lower() in _LATIN_CHARSETS and not body.isascii():
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return body, "application/xml; charset=utf-8"
+    return body, content_type
+
+
 def _parse_xml(body: bytes, *, url: str, content_type: str) -> ParsedFeed:
+    body, content_type = _repair(body, content_type)
     # Only the headers that describe the bytes as we hand them over: httpx has
     # already undone any Content-Encoding, so passing it on would make
-    # feedparser try to decompress plain text.
-    response_headers = {"content-location": url}
-    if content_type:
-        response_headers["content-type"] = content_type
+    # feedparser try to decompress plain text. Without a Content-Type from the
+    # server, feedparser reads the charset from the XML declaration.
+    response_headers = {
+        "content-location": url,
+        "content-type": content_type or "application/xml",
+    }
     # Sanitising and link resolution happen once, in the converter, which
     # needs to see lazy-loading attributes feedparser's sanitiser would drop.
     result = feedparser.parse(
@@ -84,8 +131,10 @@ def _bozo_message(result: Any) -> str | None:
     if not result.get("bozo"):
         return None
     exc = result.get("bozo_exception")
-    if isinstance(exc, feedparser.CharacterEncodingOverride):
-        return None  # a wrong declared charset that feedparser read correctly anyway
+    # A wrong declared charset that feedparser read correctly anyway, or a
+    # server calling its feed text/html: nothing the reader could act on.
+    if isinstance(exc, (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)):
+        return None
     return clean_line(str(exc)) or type(exc).__name__
 
 
@@ -147,9 +196,20 @@ def _title(raw: Any) -> str | None:
     return clean_line(title)
 
 
+_EMAIL_THEN_NAME = re.compile(r"^\s*[^\s()<>]+@[^\s()<>]+\s*\((?P<name>.+)\)\s*$")
+_NAME_THEN_EMAIL = re.compile(r"^\s*(?P<name>[^<>]+?)\s*<[^\s<>]+@[^\s<>]+>\s*$")
+
+
 def _author(raw: Any) -> str | None:
     detail = raw.get("author_detail") or {}
-    return clean_line(detail.get("name") or raw.get("author"))
+    text = raw.get("author")
+    name, email = detail.get("name"), detail.get("email")
+    if text and email and text != f"{name} ({email})":
+        # feedparser split an RSS "email (Name)" string itself, and its email
+        # pattern cuts long top-level domains (.industries) in half: redo it.
+        match = _EMAIL_THEN_NAME.match(text) or _NAME_THEN_EMAIL.match(text)
+        return clean_line(match["name"] if match else text)
+    return clean_line(name or text)
 
 
 def _tags(raw: Any) -> tuple[str, ...]:
@@ -194,7 +254,9 @@ def _entry(raw: Any, *, feed_url: str, home_url: str | None) -> Entry:
     guid = clean_line(raw.get("id"))
     title = _title(raw)
     published = _datetime(raw.get("published_parsed"))
-    updated = _datetime(raw.get("updated_parsed"))
+    # dict.get: FeedParserDict.get("updated_parsed") falls back to the published
+    # date (with a DeprecationWarning), which would make every entry "updated".
+    updated = _datetime(dict.get(raw, "updated_parsed"))
     return Entry(
         id=entry_id(
             link=link,

@@ -61,7 +61,7 @@ class _Run:
             replace(
                 previous,
                 url=feed.url,
-                consecutive_failures=previous.consecutive_failures + 1,
+                failing_since=previous.failing_since or self.started.isoformat(),
                 last_error=error,
             ),
         )

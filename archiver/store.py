@@ -231,7 +231,7 @@ class Archive:
 def _encode_state(states: Mapping[str, FeedState]) -> bytes:
     feeds: dict[str, Any] = {}
     for name in sorted(states):
-        record = {k: v for k, v in asdict(states[name]).items() if v not in (None, 0)}
+        record = {k: v for k, v in asdict(states[name]).items() if v is not None}
         feeds[name] = record
     document = {"version": STATE_VERSION, "feeds": feeds}
     return (json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()

@@ -114,6 +114,36 @@ def resolve(base: str | None, url: str) -> str:
         return url
 
 
+# Fragments that send a reader somewhere within an article (its comments, past
+# the excerpt) rather than name a post of their own.
+_NAVIGATION_FRAGMENT = re.compile(
+    r"^(comments?|respond|reply|disqus_thread|more(-\d+)?|read-?more|continue(-reading)?"
+    r"|content|main|main-content|top|article|rd)?$",
+    re.IGNORECASE,
+)
+
+
+def article_key(url: str | None, home_url: str | None = None) -> str | None:
+    """The normalised URL that names the article at `url`, or None when it names none.
+
+    Normalisation drops the fragment, with one exception: sites such as Scripting
+    News, Hatena and tDiary publish many posts on one page, each at its own
+    anchor (`2017/06/26.html#a080605`), and there the fragment is the post.
+    A site's front page (or the feed's own home page, which some feeds give every
+    item) names no article at all.
+    """
+    if not url or not is_web_url(url):
+        return None
+    normal = normalise_url(url)
+    fragment = urlsplit(url.strip()).fragment
+    if fragment and not _NAVIGATION_FRAGMENT.match(fragment):
+        return f"{normal}#{fragment}"
+    parts = urlsplit(normal)
+    if (parts.path == "/" and not parts.query) or (home_url and normal == normalise_url(home_url)):
+        return None
+    return normal
+
+
 def entry_id(
     *,
     link: str | None,
@@ -122,16 +152,15 @@ def entry_id(
     home_url: str | None,
     fallback_fields: tuple[str, ...],
 ) -> str:
-    """The id of an entry: its normalised link, else its guid, else a hash of its fields.
+    """The id of an entry: its article URL, else its guid, else a hash of its fields.
 
-    A link that is just the feed's home page (some feeds give it to every item)
-    names no article, so it is passed over. A guid that is not a URL is only
-    unique within its feed, so it is hashed together with the feed's URL.
+    A guid that is not a URL is only unique within its feed, so it is hashed
+    together with the feed's URL.
     """
-    home = normalise_url(home_url) if home_url else None
     for candidate in (link, guid):
-        if is_web_url(candidate) and normalise_url(candidate or "") != home:
-            return url_id(candidate or "")
+        key = article_key(candidate, home_url)
+        if key:
+            return short_hash(key)
     if guid:
         return short_hash("\n".join(("guid", normalise_url(feed_url), guid)))
     return short_hash("\n".join(("fields", normalise_url(feed_url), *fallback_fields)))

@@ -102,7 +102,9 @@ def test_state_round_trip_and_no_rewrite_when_unchanged(tmp_path: Path) -> None:
     archive = Archive(tmp_path)
     states = {
         "b": FeedState(url="https://e.org/b", etag='"v1"', last_modified="Mon, 21 Jun 2021"),
-        "a": FeedState(url="https://e.org/a", consecutive_failures=2, last_error="HTTP 500"),
+        "a": FeedState(
+            url="https://e.org/a", failing_since="2026-11-24T00:00:00+00:00", last_error="HTTP 500"
+        ),
     }
     assert archive.save_state(states) is True
     assert archive.load_state(FIXED_NOW) == (states, None)

@@ -1,0 +1,231 @@
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from archiver.errors import ParseError
+from archiver.models import Enclosure
+from archiver.parse import parse_feed
+from archiver.urls import url_id
+
+from .conftest import shared_path
+
+FEED_URL = "https://example.org/blog/feed.xml"
+
+
+def rss(items: str, channel: str = "", declaration: str = '<?xml version="1.0"?>') -> bytes:
+    return (
+        f"{declaration}<rss version='2.0' xmlns:content='http://purl.org/rss/1.0/modules/content/'"
+        " xmlns:media='http://search.yahoo.com/mrss/'><channel><title>Blog</title>"
+        f"<link>https://example.org/</link>{channel}{items}</channel></rss>"
+    ).encode()
+
+
+def parse(body: bytes, content_type: str = "application/rss+xml") -> list:  # type: ignore[type-arg]
+    return list(parse_feed(body, url=FEED_URL, headers={"Content-Type": content_type}).entries)
+
+
+def test_rss_item_fields() -> None:
+    (entry,) = parse(
+        rss(
+            "<item><title>Hello</title><link>https://example.org/p/1?utm_source=rss</link>"
+            "<guid>p-1</guid><pubDate>Sun, 20 Jun 2021 23:59:00 +0800</pubDate>"
+            "<author>jane@example.industries (Jane Doe)</author>"
+            "<category>Tech</category><category>AI</category>"
+            "<description>short</description>"
+            "<content:encoded><![CDATA[<p>the full text</p>]]></content:encoded>"
+            "<media:thumbnail url='https://img.example.org/t.jpg'/>"
+            "<enclosure url='https://cdn.example.org/e.mp3' type='audio/mpeg' length='1234'/>"
+            "</item>"
+        )
+    )
+    assert entry.title == "Hello"
+    assert entry.id == url_id("https://example.org/p/1")
+    assert entry.published == datetime(2021, 6, 20, 15, 59, tzinfo=timezone.utc)
+    assert entry.author == "Jane Doe"
+    assert entry.tags == ("Tech", "AI")
+    assert entry.content == "<p>the full text</p>"  # content:encoded before the description
+    assert entry.images == ("https://img.example.org/t.jpg",)
+    assert entry.enclosures == (Enclosure("https://cdn.example.org/e.mp3", "audio/mpeg", 1234),)
+
+
+def test_relative_links_resolve_against_the_feed_url() -> None:
+    (entry,) = parse(rss("<item><title>x</title><link>/p/2</link></item>"))
+    assert entry.link == "https://example.org/p/2"
+
+
+def test_charset_from_http_is_honoured() -> None:
+    title = "中文标题：清退命运"
+    body = rss(f"<item><title>{title}</title><link>https://example.org/a</link></item>", "", "")
+    (entry,) = parse(body.decode().encode("gbk"), "application/rss+xml; charset=gbk")
+    assert entry.title == title
+
+
+def test_utf8_declared_as_latin1_is_read_as_utf8() -> None:
+    body = rss(
+        "<item><title>Café 中文</title><link>https://example.org/a</link></item>",
+        declaration='<?xml version="1.0" encoding="ISO-8859-1"?>',
+    )
+    assert parse(body)[0].title == "Café 中文"
+
+
+def test_whitespace_before_the_declaration_is_forgiven() -> None:
+    body = b"\n\n  " + rss("<item><title>t</title><link>https://example.org/a</link></item>")
+    assert parse(body)[0].title == "t"
+
+
+def test_malformed_feed_with_entries_is_archived_with_a_warning() -> None:
+    body = rss("<item><title>t</title><link>https://example.org/a?x=1&y=2</link></item>")
+    body = body.replace(b"&amp;", b"&")  # a bare ampersand: not well-formed
+    result = parse_feed(body.replace(b"&y", b"& y"), url=FEED_URL, headers={})
+    assert len(result.entries) == 1
+    assert result.warning and "not well-formed" in result.warning
+
+
+def test_feed_without_entries_is_a_failure() -> None:
+    with pytest.raises(ParseError, match="no entries"):
+        parse(rss(""))
+
+
+@pytest.mark.parametrize("body", [b"", b"   \n"])
+def test_empty_body_is_not_a_feed(body: bytes) -> None:
+    with pytest.raises(ParseError, match="not a feed: the response body is empty"):
+        parse(body)
+
+
+def test_html_page_is_not_a_feed_and_names_the_advertised_feed() -> None:
+    page = (
+        b"<!DOCTYPE html><html><head><title>Blog</title>"
+        b'<link rel="alternate" type="application/rss+xml" href="/rss.xml"></head>'
+        b"<body><p>Hello</p></body></html>"
+    )
+    with pytest.raises(ParseError, match=r"HTML page; .* https://example.org/rss.xml"):
+        parse(page, "text/html")
+
+
+def test_xml_that_is_no_feed() -> None:
+    with pytest.raises(ParseError, match="not a feed"):
+        parse(b"<?xml version='1.0'?><catalog><book/></catalog>", "application/xml")
+
+
+def test_items_linking_to_the_home_page_get_their_own_ids() -> None:
+    entries = parse(
+        rss(
+            "<item><title>a</title><link>https://example.org/</link><guid>1</guid></item>"
+            "<item><title>b</title><link>https://example.org/</link><guid>2</guid></item>"
+        )
+    )
+    assert len({e.id for e in entries}) == 2
+
+
+def test_posts_at_anchors_of_one_page_get_their_own_ids() -> None:
+    entries = parse(
+        rss(
+            "<item><link>http://scripting.com/2017/06/26.html#a080605</link></item>"
+            "<item><link>http://scripting.com/2017/06/26.html#a030658</link></item>"
+            "<item><link>http://scripting.com/2017/06/26.html#comments</link></item>"
+        )
+    )
+    assert len({e.id for e in entries}) == 3
+    assert entries[2].id == url_id("http://scripting.com/2017/06/26.html")
+
+
+def test_seed_items_share_one_id() -> None:
+    result = parse_feed(
+        shared_path("seed", "huxiu-rsshub.xml").read_bytes(),
+        url="http://127.0.0.1:1200/huxiu/article",
+        headers={"Content-Type": "application/xml; charset=utf-8"},
+    )
+    first, second = result.entries
+    assert first.id == second.id == url_id("https://www.huxiu.com/article/436011.html")
+    assert result.image == "https://www.huxiu.com/static_2015/img/logo.png"
+    assert first.author == "虎嗅"
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("feedparser-chardet-gb2312.xml", "不归移民漫画系列"),
+        ("feedparser-chardet-shiftjis.xml", "DrecomRSSに記事投稿が反映されない"),
+    ],
+)
+def test_undeclared_cjk_is_detected(name: str, title: str) -> None:
+    body = shared_path("feeds", "cjk", name).read_bytes()
+    (entry,) = parse_feed(body, url=FEED_URL, headers={}).entries
+    assert entry.title is not None and entry.title.startswith(title)
+
+
+def test_bomless_utf16_is_read() -> None:
+    body = shared_path("feeds", "encodings", "simplepie-feed-utf16le.xml").read_bytes()
+    assert parse_feed(body, url=FEED_URL, headers={}).entries
+
+
+JSON_FEED = {
+    "version": "https://jsonfeed.org/version/1.1",
+    "title": "JSON blog",
+    "home_page_url": "https://example.org/",
+    "icon": "https://example.org/icon.png",
+    "authors": [{"name": "Feed Author"}],
+    "items": [
+        {
+            "id": "1",
+            "url": "https://example.org/j/1",
+            "title": "First",
+            "content_html": "<p>Hello <b>JSON</b></p>",
+            "date_published": "2024-01-02T03:04:05Z",
+            "date_modified": "2024-01-03T00:00:00+01:00",
+            "tags": ["a", "b", 3],
+            "image": "https://example.org/lead.jpg",
+            "attachments": [
+                {"url": "https://example.org/e.mp3", "mime_type": "audio/mpeg", "size_in_bytes": 9}
+            ],
+        },
+        {"id": 2, "content_text": "plain *text*", "authors": [{"name": "Item Author"}]},
+    ],
+}
+
+
+def test_json_feed() -> None:
+    result = parse_feed(json.dumps(JSON_FEED).encode(), url=FEED_URL, headers={})
+    first, second = result.entries
+    assert first.title == "First"
+    assert first.id == url_id("https://example.org/j/1")
+    assert first.content == "<p>Hello <b>JSON</b></p>"
+    assert first.published == datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert first.updated == datetime(2024, 1, 2, 23, 0, tzinfo=timezone.utc)
+    assert first.tags == ("a", "b")
+    assert first.author == "Feed Author"
+    assert first.images == ("https://example.org/lead.jpg",)
+    assert first.enclosures == (Enclosure("https://example.org/e.mp3", "audio/mpeg", 9),)
+    assert (second.content, second.content_type) == ("plain *text*", "text/plain")
+    assert second.author == "Item Author"
+    assert second.link is None
+    assert result.image == "https://example.org/icon.png"
+
+
+def test_json_feed_chosen_by_first_byte_whatever_the_content_type() -> None:
+    body = b"\xef\xbb\xbf  " + json.dumps(JSON_FEED).encode()
+    assert len(parse(body, "text/plain")) == 2
+
+
+def test_json_with_wrong_types_keeps_what_it_can() -> None:
+    body = json.dumps(
+        {"version": 1, "title": ["x"], "items": [{"id": [], "url": 5, "title": {}}, "junk"]}
+    ).encode()
+    (entry,) = parse_feed(body, url=FEED_URL, headers={}).entries
+    assert entry.title is None and entry.link is None
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"rss": {"channel": {}}}', "not a JSON Feed"),
+        (b'{"version": "https://jsonfeed.org/version/1", "items": [', "not valid JSON"),
+        (b'{"version": "https://jsonfeed.org/version/1", "items": []}', "no entries"),
+    ],
+)
+def test_json_that_cannot_be_archived(body: bytes, message: str) -> None:
+    with pytest.raises(ParseError, match=message):
+        parse_feed(body, url=FEED_URL, headers={"Content-Type": "application/feed+json"})
