@@ -59,7 +59,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _error(stderr: TextIO, message: str) -> None:
-    print(f"{PROG}: {message}", file=stderr)
+    print(f"{PROG}: {message}", file=stderr, flush=True)
+
+
+def _say(stdout: TextIO, message: str) -> None:
+    # Flushed line by line so that a log collecting both streams (cron's
+    # `>> log 2>&1`) keeps errors and progress in the order they happened.
+    print(message, file=stdout, flush=True)
 
 
 def _outcome_line(outcome: FeedOutcome) -> str:
@@ -72,7 +78,7 @@ def _print_outcome(outcome: FeedOutcome, stdout: TextIO, stderr: TextIO) -> None
     if outcome.status is Status.FAILED:
         _error(stderr, f"feed {outcome.name!r} failed: {outcome.error}")
     else:
-        print(_outcome_line(outcome), file=stdout)
+        _say(stdout, _outcome_line(outcome))
     for warning in outcome.warnings:
         _error(stderr, f"feed {outcome.name!r}: warning: {warning}")
 
@@ -100,7 +106,7 @@ def _run(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextI
     if report.aborted:
         _error(stderr, f"stopped: {report.aborted}")
     prefix = "dry run, nothing written; " if args.dry_run else ""
-    print(f"{PROG}: {prefix}{report.summary()}", file=stdout)
+    _say(stdout, f"{PROG}: {prefix}{report.summary()}")
     return EXIT_FEED_FAILED if report.failed else EXIT_OK
 
 
@@ -119,6 +125,6 @@ def main(
         _error(stderr, str(exc))
         return EXIT_USAGE
     if args.command == "check":
-        print(f"{config.path}: {len(config.feeds)} feeds, configuration OK", file=stdout)
+        _say(stdout, f"{config.path}: {len(config.feeds)} feeds, configuration OK")
         return EXIT_OK
     return _run(config, args, stdout, stderr)

@@ -133,6 +133,13 @@ async def _fetch(
         return feed, exc
 
 
+async def _archive(run: _Run, feed: FeedConfig, fetched: FetchResult | FeedError) -> FeedOutcome:
+    if isinstance(fetched, FeedError):
+        return run.failed(feed, str(fetched), getattr(fetched, "status", None))
+    # In a thread, so the event loop keeps the other downloads moving meanwhile.
+    return await asyncio.to_thread(run.archive_feed, feed, fetched)
+
+
 async def run_async(
     config: Config,
     options: RunOptions,
@@ -146,6 +153,12 @@ async def run_async(
     feeds = select_feeds(config, options.feed_names)
     archive = Archive(options.output)
     report = RunReport()
+
+    def record(outcome: FeedOutcome) -> None:
+        report.outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+
     with contextlib.nullcontext() if options.dry_run else archive.lock():
         started = clock()
         states, warning = archive.load_state(started, set_aside=not options.dry_run)
@@ -164,17 +177,21 @@ async def run_async(
             try:
                 for next_done in asyncio.as_completed(pending):
                     feed, fetched = await next_done
-                    if isinstance(fetched, FeedError):
-                        outcome = run.failed(feed, str(fetched), getattr(fetched, "status", None))
-                    else:
-                        outcome = await asyncio.to_thread(run.archive_feed, feed, fetched)
-                    report.outcomes.append(outcome)
-                    if on_outcome:
-                        on_outcome(outcome)
-            except StoreError as exc:
-                report.aborted = str(exc)
+                    try:
+                        record(await _archive(run, feed, fetched))
+                    except StoreError as exc:
+                        # The archive cannot take more: stop, with this feed's state
+                        # not advanced, so the next run fetches what was missed.
+                        report.aborted = str(exc)
+                        record(FeedOutcome(feed.name, feed.url, Status.FAILED, error=str(exc)))
+                        break
             finally:
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
+    done = {outcome.name for outcome in report.outcomes}
+    for feed in feeds:
+        if feed.name not in done:
+            error = f"not archived: the run stopped ({report.aborted})"
+            record(FeedOutcome(feed.name, feed.url, Status.FAILED, error=error))
     return report

@@ -1,0 +1,170 @@
+"""The pipeline with its edges swapped: httpx.MockTransport for the network, a fixed clock."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from archiver import document, pipeline
+from archiver.config import parse_config
+from archiver.errors import StoreError
+from archiver.models import Document, Entry, RunReport, Status
+from archiver.pipeline import RunOptions, run_async
+from archiver.store import Archive
+
+from .conftest import FIXED_NOW
+
+FEED_URL = "https://example.org/feed.xml"
+
+
+def rss(*items: str) -> bytes:
+    body = "".join(
+        f"<item><title>{title}</title><link>https://example.org/{title}</link>{extra}</item>"
+        for title, extra in (item.split("|", 1) if "|" in item else (item, "") for item in items)
+    )
+    return f"<rss version='2.0'><channel><title>t</title>{body}</channel></rss>".encode()
+
+
+def run(
+    out: Path,
+    handler: httpx.MockTransport,
+    config_text: str = f"feeds:\n  - name: f\n    url: {FEED_URL}\n",
+) -> RunReport:
+    async def no_sleep(seconds: float) -> None:
+        pass
+
+    return asyncio.run(
+        run_async(
+            parse_config(config_text),
+            RunOptions(output=out),
+            transport=handler,
+            sleep=no_sleep,
+            clock=lambda: FIXED_NOW,
+        )
+    )
+
+
+def serve(body: bytes, headers: dict[str, str] | None = None) -> httpx.MockTransport:
+    return httpx.MockTransport(lambda request: httpx.Response(200, content=body, headers=headers))
+
+
+def md_files(out: Path) -> list[str]:
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*.md"))
+
+
+def test_undated_entry_is_dated_by_the_clock(tmp_path: Path) -> None:
+    report = run(tmp_path, serve(rss("undated")))
+    assert report.outcomes[0].written == ("2026/11/25/undated-" + md_files(tmp_path)[0][-19:],)
+    assert "date: '2026-11-25T12:00:00+00:00'" in (tmp_path / md_files(tmp_path)[0]).read_text()
+
+
+def test_folders_follow_the_configured_time_zone(tmp_path: Path) -> None:
+    config = f"feeds:\n  - name: f\n    url: {FEED_URL}\n    timezone: Asia/Shanghai\n"
+    run(tmp_path, serve(rss("late|<pubDate>Sun, 20 Jun 2021 23:59:00 GMT</pubDate>")), config)
+    (name,) = md_files(tmp_path)
+    assert name.startswith("2021/06/21/late-")  # 07:59 the next morning in Shanghai
+    assert "date: '2021-06-21T07:59:00+08:00'" in (tmp_path / name).read_text()
+
+
+def test_a_failed_write_stops_the_run_without_advancing_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = Archive.write_entry
+    calls = []
+
+    def write_once_then_fail(self: Archive, relpath: str, text: str) -> Path:
+        calls.append(relpath)
+        if len(calls) > 1:
+            raise StoreError("cannot write: No space left on device")
+        return real_write(self, relpath, text)
+
+    monkeypatch.setattr(Archive, "write_entry", write_once_then_fail)
+    transport = serve(rss("a", "b", "c"), {"ETag": '"v1"'})
+    report = run(tmp_path, transport)
+    assert report.aborted == "cannot write: No space left on device"
+    assert report.failed
+    assert [(o.name, o.status, o.error) for o in report.outcomes] == [
+        ("f", Status.FAILED, "cannot write: No space left on device")
+    ]
+    assert len(md_files(tmp_path)) == 1
+    assert not (tmp_path / ".archiver" / "state.json").exists()  # no validators vouch for b, c
+
+    monkeypatch.setattr(Archive, "write_entry", real_write)
+    report = run(tmp_path, transport)
+    assert (report.outcomes[0].new, report.outcomes[0].seen) == (2, 1)
+    assert len(md_files(tmp_path)) == 3
+    state = json.loads((tmp_path / ".archiver" / "state.json").read_text())
+    assert state["feeds"]["f"]["etag"] == '"v1"'
+
+
+def test_an_entry_that_breaks_conversion_costs_only_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def build(entry: Entry, **kwargs: Any) -> Document:
+        if entry.title == "bad":
+            raise RecursionError("maximum recursion depth exceeded")
+        return document.build_document(entry, **kwargs)
+
+    monkeypatch.setattr(pipeline, "build_document", build)
+    report = run(tmp_path, serve(rss("good", "bad", "also-good"), {"ETag": '"v1"'}))
+    (outcome,) = report.outcomes
+    assert outcome.status is Status.OK
+    assert outcome.new == 2
+    assert any("https://example.org/bad skipped" in w for w in outcome.warnings)
+    # Without validators, the next run fetches in full and tries the bad entry again.
+    assert "etag" not in (tmp_path / ".archiver" / "state.json").read_text()
+
+
+def test_a_feed_failing_the_same_way_leaves_the_state_untouched(tmp_path: Path) -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(404))
+    run(tmp_path, transport)
+    state = tmp_path / ".archiver" / "state.json"
+    first = state.read_bytes()
+    assert b'"failing_since": "2026-11-25T12:00:00+00:00"' in first
+    run(tmp_path, transport)
+    assert state.read_bytes() == first
+
+
+def test_recovery_clears_the_failure(tmp_path: Path) -> None:
+    run(tmp_path, httpx.MockTransport(lambda request: httpx.Response(500)))
+    report = run(tmp_path, serve(rss("a")))
+    assert report.outcomes[0].status is Status.OK
+    assert "failing_since" not in (tmp_path / ".archiver" / "state.json").read_text()
+
+
+def test_permanent_redirect_is_kept_in_state(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if str(request.url) == FEED_URL:
+            return httpx.Response(308, headers={"Location": "https://new.example.org/feed"})
+        return httpx.Response(200, content=rss("a"))
+
+    run(tmp_path, httpx.MockTransport(handler))
+    state = (tmp_path / ".archiver" / "state.json").read_text()
+    assert '"permanent_redirect": "https://new.example.org/feed"' in state
+
+
+def test_not_modified_parses_nothing_and_keeps_validators(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(tmp_path, serve(rss("a"), {"ETag": '"v1"'}))
+    state = (tmp_path / ".archiver" / "state.json").read_bytes()
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a 304 must not be parsed")
+
+    monkeypatch.setattr(pipeline, "parse_feed", no_parsing)
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("if-none-match"))
+        return httpx.Response(304)
+
+    report = run(tmp_path, httpx.MockTransport(handler))
+    assert seen == ['"v1"']
+    assert report.outcomes[0].status is Status.NOT_MODIFIED
+    assert (tmp_path / ".archiver" / "state.json").read_bytes() == state
