@@ -71,6 +71,8 @@ def _say(stdout: TextIO, message: str) -> None:
 def _outcome_line(outcome: FeedOutcome) -> str:
     if outcome.status is Status.NOT_MODIFIED:
         return f"{outcome.name}: not modified"
+    if outcome.status is Status.SKIPPED:
+        return f"{outcome.name}: skipped: {outcome.error}"
     return f"{outcome.name}: {outcome.new} new, {outcome.seen} already archived"
 
 

@@ -46,6 +46,10 @@ class FeedConfig:
     deadline: float = DEFAULT_DEADLINE
     max_bytes: int = DEFAULT_MAX_BYTES
     retries: int = DEFAULT_RETRIES
+    # Extra request headers (a browser User-Agent, a cookie) for sites that block bots.
+    headers: tuple[tuple[str, str], ...] = ()
+    # False only for a self-signed host the user trusts; never turned off silently.
+    verify_tls: bool = True
 
     @property
     def zone(self) -> ZoneInfo:
@@ -160,6 +164,31 @@ def _number(minimum: float, *, integer: bool = False) -> Validator:
     return validate
 
 
+def _boolean(doc: _Document, node: yaml.Node, key: str) -> bool:
+    value = doc.value(node)
+    if not isinstance(value, bool):
+        raise doc.error(node, key, f"expected true or false, got {_kind(node)}")
+    return value
+
+
+# RFC 9110 token characters: what a header name may be made of.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _headers(doc: _Document, node: yaml.Node, key: str) -> tuple[tuple[str, str], ...]:
+    headers = []
+    for name, (name_node, value_node) in doc.mapping(node, key).items():
+        value = doc.value(value_node)
+        if not _HEADER_NAME.match(name):
+            raise doc.error(name_node, f"{key}.{name}", "expected an HTTP header name")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or "\n" in value or "\r" in value:
+            raise doc.error(value_node, f"{key}.{name}", "expected one line of text")
+        headers.append((name, value))
+    return tuple(headers)
+
+
 def _timezone(doc: _Document, node: yaml.Node, key: str) -> str:
     value = _text(doc, node, key)
     try:
@@ -207,6 +236,8 @@ FEED_KEYS: dict[str, Validator] = {
     "deadline": _number(1),
     "max_bytes": _number(1024, integer=True),
     "retries": _number(0, integer=True),
+    "headers": _headers,
+    "verify_tls": _boolean,
 }
 # Keys about the run as a whole: meaningful in `defaults:` only.
 RUN_KEYS: dict[str, Validator] = {

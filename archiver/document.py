@@ -10,7 +10,7 @@ from archiver.convert import Converted, html_to_markdown, is_real_image, text_to
 from archiver.frontmatter import front_matter, render
 from archiver.models import Document, Entry, ParsedFeed
 from archiver.paths import entry_relpath, slugify
-from archiver.text import excerpt
+from archiver.text import clean_line, excerpt
 
 UNTITLED = "Untitled"
 TITLE_FROM_TEXT_CHARS = 80
@@ -31,8 +31,9 @@ def fallback_title(body: str) -> str:
     """A title for an entry without one: the start of its text (as Scripting News items need)."""
     for line in body.splitlines():
         text = _MARKUP.sub("", _LINK.sub(lambda m: m[1] or m[2], _IMAGE.sub("", line)))
-        if text.strip():
-            return excerpt(text, TITLE_FROM_TEXT_CHARS)
+        title = clean_line(excerpt(text, TITLE_FROM_TEXT_CHARS))
+        if title:
+            return title
     return UNTITLED
 
 
@@ -50,7 +51,9 @@ def build_document(
     """Documented fallbacks: no date → the updated date, else the time the archive first saw
     the entry; no title → the start of its text, else "Untitled"."""
     body = convert_body(entry)
-    title = entry.title or fallback_title(body.markdown)
+    # Cleaned again here, whatever the parser did: a control or line-break
+    # character (NEL, U+2028) would not survive a YAML round trip.
+    title = clean_line(entry.title) or fallback_title(body.markdown)
     date = entry.published or entry.updated or first_seen
     matter = front_matter(
         entry, feed=feed, title=title, date=date, image=lead_image(entry, body, parsed)

@@ -48,17 +48,18 @@ class FeedError(ArchiverError):
 
 
 class FetchError(FeedError):
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    """`retry_after`: seconds the server asked us to wait before the next try, if it did."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         self.status = status
+        self.retry_after = retry_after
         super().__init__(message)
 
 
 class RetryableFetchError(FetchError):
-    def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None
-    ) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, status=status)
+    pass
 
 
 class ParseError(FeedError):

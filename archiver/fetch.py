@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import zlib
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timezone
 
 import httpx
@@ -33,6 +34,9 @@ BACKOFF_INITIAL = 1.0
 BACKOFF_MAX = 30.0
 BACKOFF_JITTER = 1.0
 RETRY_STATUSES = frozenset({408, 429})
+# Encodings we can inflate in bounded pieces; the only ones we ask for.
+DECODABLE_ENCODINGS = ("gzip", "x-gzip", "deflate")
+DECODE_PIECE = 64 * 1024
 PERMANENT_REDIRECTS = frozenset({301, 308})
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -44,13 +48,17 @@ def utcnow() -> datetime:
 
 
 def make_client(
-    transport: httpx.AsyncBaseTransport | None = None, *, concurrency: int = 8
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    concurrency: int = 8,
+    verify_tls: bool = True,
 ) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=transport,
+        verify=verify_tls,
         follow_redirects=True,
         max_redirects=DEFAULT_MAX_REDIRECTS,
-        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
         limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
     )
 
@@ -93,7 +101,14 @@ def _status_error(response: httpx.Response, now: datetime) -> FetchError:
     if status == 404:
         message += " (the feed is not at this address; check the URL)"
     elif status in (401, 403):
-        message += " (the server refuses us; the site may block bots or need a login)"
+        message += (
+            " (the server refuses us: the site may block bots or need a login; "
+            "a browser User-Agent or a cookie under this feed's headers: may help)"
+        )
+    elif status == 410:
+        message += (
+            " (the feed is gone for good; it will not be fetched again until its url changes)"
+        )
     return FetchError(message, status=status)
 
 
@@ -109,12 +124,61 @@ def _transport_error(exc: httpx.HTTPError, feed: FeedConfig) -> FetchError:
             f"timed out waiting for {host} ({feed.timeout:g} s without data)"
         )
     if isinstance(exc, httpx.ConnectError):
+        if "CERTIFICATE_VERIFY_FAILED" in detail:
+            detail += " (if you trust this host's certificate, set verify_tls: false for this feed)"
         return RetryableFetchError(f"cannot connect to {host}: {detail}")
     if isinstance(exc, httpx.DecodingError):
         return FetchError(f"the compressed response from {host} is corrupt: {detail}")
     if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.UnsupportedProtocol):
         return RetryableFetchError(f"connection to {host} failed: {detail}")
     return FetchError(f"request to {host} failed: {detail}")
+
+
+class BoundedDecoder:
+    """Undoes a Content-Encoding in pieces of at most DECODE_PIECE bytes.
+
+    httpx inflates each network read whole, and 64 KB of gzip can inflate to
+    64 MB: a compression bomb would be in memory before any cap could stop it.
+    Here every piece is handed over as soon as it exists, so the caller's
+    cap stops the inflation itself.
+    """
+
+    def __init__(self, content_encoding: str) -> None:
+        encoding = content_encoding.strip().lower()
+        if encoding not in ("", "identity", *DECODABLE_ENCODINGS):
+            raise FetchError(f"the server sent a Content-Encoding we did not ask for: {encoding}")
+        self._encoding = encoding
+        self._inflater = self._new_inflater()
+        self._first = True
+
+    def _new_inflater(self) -> zlib._Decompress | None:
+        if self._encoding in ("gzip", "x-gzip"):
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if self._encoding == "deflate":
+            return zlib.decompressobj()
+        return None
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        if self._inflater is None:
+            yield data
+            return
+        if self._first and self._encoding == "deflate":
+            # "deflate" should be zlib-wrapped; some servers send it raw.
+            self._first = False
+            try:
+                zlib.decompressobj().decompress(data[:2])
+            except zlib.error:
+                self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        try:
+            while data:
+                yield self._inflater.decompress(data, DECODE_PIECE)
+                data = self._inflater.unconsumed_tail
+                if self._inflater.eof and self._inflater.unused_data:
+                    data = self._inflater.unused_data  # the next gzip member
+                    self._inflater = self._new_inflater()
+                    assert self._inflater is not None
+        except zlib.error as exc:
+            raise FetchError(f"the compressed response is corrupt: {exc}") from None
 
 
 def _too_large(limit: int) -> FetchError:
@@ -133,8 +197,11 @@ class Fetcher:
         sleep: Sleep = asyncio.sleep,
         clock: Clock = utcnow,
         retry_after_cap: float = MAX_RETRY_AFTER,
+        insecure_client: httpx.AsyncClient | None = None,
     ) -> None:
         self._client = client
+        # Only for feeds whose config says verify_tls: false; without it, they verify too.
+        self._insecure_client = insecure_client or client
         self._sleep = sleep
         self._clock = clock
         self._retry_after_cap = retry_after_cap
@@ -179,7 +246,9 @@ class Fetcher:
                 notes.append(f"tried {attempts} times")
             if not notes:
                 raise
-            raise FetchError(f"{exc} ({'; '.join(notes)})", status=exc.status) from exc
+            raise FetchError(
+                f"{exc} ({'; '.join(notes)})", status=exc.status, retry_after=exc.retry_after
+            ) from exc
         raise AssertionError("unreachable: tenacity either returns or reraises")
 
     def _worth_retrying(self, exc: BaseException) -> bool:
@@ -198,9 +267,10 @@ class Fetcher:
         return self._backoff(retry_state)
 
     async def _fetch_once(self, feed: FeedConfig, state: FeedState | None) -> FetchResult:
-        headers = conditional_headers(feed, state)
+        headers = {**dict(feed.headers), **conditional_headers(feed, state)}
+        client = self._client if feed.verify_tls else self._insecure_client
         try:
-            async with self._client.stream(
+            async with client.stream(
                 "GET", feed.url, headers=headers, timeout=feed.timeout
             ) as response:
                 if response.status_code == 304:
@@ -216,13 +286,13 @@ class Fetcher:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > feed.max_bytes:
             raise _too_large(feed.max_bytes)
-        # aiter_bytes decompresses piece by piece, so a compression bomb is
-        # stopped at the cap instead of being inflated whole in memory.
+        decoder = BoundedDecoder(response.headers.get("content-encoding", ""))
         body = bytearray()
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > feed.max_bytes:
-                raise _too_large(feed.max_bytes)
+        async for raw in response.aiter_raw():
+            for piece in decoder.decode(raw):
+                body += piece
+                if len(body) > feed.max_bytes:
+                    raise _too_large(feed.max_bytes)
         return bytes(body)
 
     @staticmethod

@@ -24,6 +24,8 @@ class FeedState:
     failing_since: str | None = None  # ISO 8601: the first failed run of the current streak
     last_error: str | None = None
     permanent_redirect: str | None = None
+    gone_since: str | None = None  # ISO 8601: when the feed answered 410 Gone
+    retry_not_before: str | None = None  # ISO 8601: what the server's Retry-After asked for
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class Status(enum.Enum):
     OK = "ok"
     NOT_MODIFIED = "not modified"
     FAILED = "failed"
+    SKIPPED = "skipped"  # not fetched: gone, or the server asked us to wait
 
 
 @dataclass(frozen=True)
@@ -128,8 +131,10 @@ class RunReport:
         return self.aborted is not None or self.count(Status.FAILED) > 0
 
     def summary(self) -> str:
+        skipped = self.count(Status.SKIPPED)
         return (
             f"feeds: {self.count(Status.OK)} ok, {self.count(Status.NOT_MODIFIED)} not modified, "
-            f"{self.count(Status.FAILED)} failed; "
-            f"entries: {self.new} new, {self.seen} already archived"
+            f"{self.count(Status.FAILED)} failed"
+            + (f", {skipped} skipped" if skipped else "")
+            + f"; entries: {self.new} new, {self.seen} already archived"
         )

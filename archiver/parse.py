@@ -7,6 +7,7 @@ import io
 import re
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,7 +18,7 @@ from archiver import jsonfeed
 from archiver.errors import ParseError
 from archiver.models import Enclosure, Entry, ParsedFeed
 from archiver.text import clean_line
-from archiver.urls import entry_id, is_web_url, resolve
+from archiver.urls import article_key, entry_id, is_web_url, resolve, short_hash
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 FEED_LINK_TYPES = (
@@ -34,8 +35,28 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFe
         raise ParseError("not a feed: the response body is empty")
     content_type = _header(headers, "content-type")
     if jsonfeed.looks_like_json(body, content_type):
-        return jsonfeed.parse_json_feed(body, url=url)
-    return _parse_xml(body, url=url, content_type=content_type)
+        return _separate_shared_guids(jsonfeed.parse_json_feed(body, url=url))
+    return _separate_shared_guids(_parse_xml(body, url=url, content_type=content_type))
+
+
+def _separate_shared_guids(feed: ParsedFeed) -> ParsedFeed:
+    """Give distinct entries that share a guid (and have no article link) ids of their own.
+
+    Entries sharing an article link are one article, the first wins (the seed's
+    two items). But a guid shared by entries with different titles or text is a
+    broken feed, not a duplicate: each of those entries is kept.
+    """
+    first_by_id: dict[str, Entry] = {}
+    entries = []
+    for entry in feed.entries:
+        first = first_by_id.setdefault(entry.id, entry)
+        distinct = (entry.title, entry.content) != (first.title, first.content)
+        if first is not entry and distinct and article_key(entry.link, feed.home_url) is None:
+            own_id = short_hash("\n".join((entry.id, entry.title or "", entry.content)))
+            entries.append(replace(entry, id=own_id))
+        else:
+            entries.append(entry)
+    return replace(feed, entries=tuple(entries))
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
@@ -90,16 +111,14 @@ def _repair(body: bytes, content_type: str) -> tuple[bytes, str]:
 
 def _parse_xml(body: bytes, *, url: str, content_type: str) -> ParsedFeed:
     body, content_type = _repair(body, content_type)
-    # Only the headers that describe the bytes as we hand them over: httpx has
-    # already undone any Content-Encoding, so passing it on would make
-    # feedparser try to decompress plain text. Without a Content-Type from the
-    # server, feedparser reads the charset from the XML declaration.
-    response_headers = {
-        "content-location": url,
-        "content-type": content_type or "application/xml",
-    }
-    # Sanitising and link resolution happen once, in the converter, which
-    # needs to see lazy-loading attributes feedparser's sanitiser would drop.
+    # Only the Content-Type: the fetcher has already undone any Content-Encoding,
+    # and without a charset from the server feedparser reads the XML declaration.
+    # No Content-Location either: given a base, feedparser turns a guid such as
+    # "p-1" into a URL (and then into the entry's link), which would merge
+    # distinct entries; links are resolved against the feed's URL here instead.
+    response_headers = {"content-type": content_type or "application/xml"}
+    # Sanitising and link resolution of the HTML happen once, in the converter,
+    # which needs the lazy-loading attributes feedparser's sanitiser would drop.
     result = feedparser.parse(
         io.BytesIO(body),
         response_headers=response_headers,
@@ -111,7 +130,8 @@ def _parse_xml(body: bytes, *, url: str, content_type: str) -> ParsedFeed:
     if not result.entries:
         raise ParseError(_no_entries_message(body, url, result.get("version"), problem))
 
-    home_url = feed.get("link") if is_web_url(feed.get("link")) else None
+    home_url = resolve(url, feed["link"]) if feed.get("link") else None
+    home_url = home_url if is_web_url(home_url) else None
     entries = []
     for raw in result.entries:
         entries.append(_entry(raw, feed_url=url, home_url=home_url))
@@ -171,7 +191,7 @@ def _datetime(parsed: time.struct_time | None) -> datetime | None:
         return None
 
 
-def _richest_content(raw: Any) -> tuple[str, str, str | None]:
+def _richest_content(raw: Any, feed_url: str) -> tuple[str, str, str | None]:
     """(html or text, its type, its base URL): full content before the summary."""
     candidates = list(raw.get("content") or [])
     if raw.get("summary_detail"):
@@ -185,7 +205,8 @@ def _richest_content(raw: Any) -> tuple[str, str, str | None]:
         return "", "text/html", None
     kind = (best.get("type") or "text/html").lower()
     kind = "text/plain" if kind == "text/plain" else "text/html"
-    return best["value"], kind, best.get("base") or None
+    base = best.get("base")
+    return best["value"], kind, resolve(feed_url, base) if base else None
 
 
 def _title(raw: Any) -> str | None:
@@ -248,10 +269,12 @@ def _enclosures(raw: Any, base: str) -> tuple[Enclosure, ...]:
 
 
 def _entry(raw: Any, *, feed_url: str, home_url: str | None) -> Entry:
-    content, content_type, base = _richest_content(raw)
-    link = raw.get("link")
-    link = resolve(feed_url, link) if link else None
+    content, content_type, base = _richest_content(raw, feed_url)
     guid = clean_line(raw.get("id"))
+    link = raw.get("link")
+    if raw.get("guidislink") and not is_web_url(guid):
+        link = None  # feedparser copied a guid that is no URL ("p-1") into the link
+    link = resolve(feed_url, link) if link else None
     title = _title(raw)
     published = _datetime(raw.get("published_parsed"))
     # dict.get: FeedParserDict.get("updated_parsed") falls back to the published
@@ -274,7 +297,7 @@ def _entry(raw: Any, *, feed_url: str, home_url: str | None) -> Entry:
         tags=_tags(raw),
         content=content,
         content_type=content_type,
-        content_base=base or link or feed_url,
+        content_base=base or feed_url,  # RFC 4287: the document, not the entry link
         summary=(raw.get("summary") or None) if raw.get("content") else None,
         images=tuple(dict.fromkeys(_images(raw, base or feed_url))),
         enclosures=_enclosures(raw, base or feed_url),

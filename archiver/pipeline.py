@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -54,18 +54,41 @@ class _Run:
     dry_run: bool
     started: datetime
 
-    def failed(self, feed: FeedConfig, error: str, status: int | None = None) -> FeedOutcome:
-        previous = self.states.get(feed.name) or FeedState(url=feed.url)
-        self._set_state(
-            feed,
-            replace(
-                previous,
-                url=feed.url,
-                failing_since=previous.failing_since or self.started.isoformat(),
-                last_error=error,
-            ),
+    def skip_reason(self, feed: FeedConfig) -> str | None:
+        """Why the feed is not to be fetched in this run, or None."""
+        state = self.states.get(feed.name)
+        if state is None or state.url != feed.url:
+            return None
+        if state.gone_since:
+            return (
+                f"gone (HTTP 410 since {state.gone_since[:10]}); "
+                "remove it from the config, or give it a new url to fetch it again"
+            )
+        if state.retry_not_before and self.started < datetime.fromisoformat(state.retry_not_before):
+            return f"the server asked us to wait until {state.retry_not_before}"
+        return None
+
+    def skipped(self, feed: FeedConfig, reason: str) -> FeedOutcome:
+        return FeedOutcome(feed.name, feed.url, Status.SKIPPED, error=reason)
+
+    def failed(self, feed: FeedConfig, error: FeedError) -> FeedOutcome:
+        previous = self.states.get(feed.name)
+        if previous is None or previous.url != feed.url:
+            previous = FeedState(url=feed.url)
+        status = getattr(error, "status", None)
+        retry_after = getattr(error, "retry_after", None)
+        state = replace(
+            previous,
+            failing_since=previous.failing_since or self.started.isoformat(),
+            last_error=str(error),
         )
-        return FeedOutcome(feed.name, feed.url, Status.FAILED, http_status=status, error=error)
+        if status == 410:
+            state = replace(state, gone_since=previous.gone_since or self.started.isoformat())
+        if retry_after:
+            until = self.started + timedelta(seconds=retry_after)
+            state = replace(state, retry_not_before=until.isoformat(timespec="seconds"))
+        self._set_state(feed, state)
+        return FeedOutcome(feed.name, feed.url, Status.FAILED, http_status=status, error=str(error))
 
     def archive_feed(self, feed: FeedConfig, fetched: FetchResult) -> FeedOutcome:
         if fetched.not_modified:
@@ -74,11 +97,15 @@ class _Run:
         try:
             parsed = parse_feed(fetched.body, url=fetched.url, headers=fetched.headers)
         except FeedError as exc:
-            return self.failed(feed, str(exc), fetched.status)
+            return self.failed(feed, exc)
 
         warnings = [parsed.warning] if parsed.warning else []
+        if fetched.permanent_redirect:
+            warnings.append(
+                f"moved permanently to {fetched.permanent_redirect}; update its url in the config"
+            )
         written: list[str] = []
-        seen = 0
+        seen = skipped_entries = 0
         for entry in parsed.entries:
             if entry.id in self.index:
                 seen += 1
@@ -87,6 +114,7 @@ class _Run:
                 document = build_document(entry, feed=feed, parsed=parsed, first_seen=self.started)
             except Exception as exc:  # one entry that breaks a library must not cost the rest
                 warnings.append(f"entry {entry.link or entry.guid or entry.id} skipped: {exc!r}")
+                skipped_entries += 1
                 continue
             if not self.dry_run:
                 self.archive.write_entry(document.relpath, document.text)
@@ -94,7 +122,7 @@ class _Run:
             written.append(document.relpath)
 
         state = self._state_after(feed, fetched)
-        if len(warnings) > (1 if parsed.warning else 0):
+        if skipped_entries:
             # Forget the validators so the skipped entries are tried again next run.
             state = replace(state, etag=None, last_modified=None)
         self._set_state(feed, state)
@@ -135,7 +163,7 @@ async def _fetch(
 
 async def _archive(run: _Run, feed: FeedConfig, fetched: FetchResult | FeedError) -> FeedOutcome:
     if isinstance(fetched, FeedError):
-        return run.failed(feed, str(fetched), getattr(fetched, "status", None))
+        return run.failed(feed, fetched)
     # In a thread, so the event loop keeps the other downloads moving meanwhile.
     return await asyncio.to_thread(run.archive_feed, feed, fetched)
 
@@ -165,15 +193,33 @@ async def run_async(
         report.warnings.extend([warning] if warning else [])
         index = archive.scan_ids(remove_temporary=not options.dry_run)
         run = _Run(archive, index, states, options.dry_run, started)
-        async with make_client(transport, concurrency=config.concurrency) as client:
+        to_fetch = []
+        for feed in feeds:
+            reason = run.skip_reason(feed)
+            if reason:
+                record(run.skipped(feed, reason))
+            else:
+                to_fetch.append(feed)
+        async with contextlib.AsyncExitStack() as clients:
+            client = await clients.enter_async_context(
+                make_client(transport, concurrency=config.concurrency)
+            )
+            insecure = None
+            if any(not feed.verify_tls for feed in to_fetch):
+                insecure = await clients.enter_async_context(
+                    make_client(transport, concurrency=config.concurrency, verify_tls=False)
+                )
             fetcher = Fetcher(
                 client,
                 concurrency=config.concurrency,
                 per_host=config.per_host,
                 sleep=sleep,
                 clock=clock,
+                insecure_client=insecure,
             )
-            pending = [asyncio.ensure_future(_fetch(fetcher, f, states.get(f.name))) for f in feeds]
+            pending = [
+                asyncio.ensure_future(_fetch(fetcher, f, states.get(f.name))) for f in to_fetch
+            ]
             try:
                 for next_done in asyncio.as_completed(pending):
                     feed, fetched = await next_done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -31,9 +33,14 @@ def shared_path(*parts: str) -> Path:
 
 @dataclass(frozen=True)
 class Reply:
+    """What the server answers. With `chunks`, the body is streamed piece by piece,
+    `delay` seconds apart, with no Content-Length, and the connection closed after."""
+
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    chunks: Callable[[], Iterator[bytes]] | None = None
+    delay: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -48,10 +55,12 @@ Handler = Callable[[Request], Reply]
 class FeedServer:
     """A loopback HTTP server whose routes the test sets; it records every request."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Handler] = {}
         self.requests: list[Request] = []
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._scheme = "https" if tls else "http"
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -66,23 +75,40 @@ class FeedServer:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
-                if "Content-Length" not in reply.headers:
-                    self.send_header("Content-Length", str(len(reply.body)))
+                if reply.chunks is None:
+                    if "Content-Length" not in reply.headers:
+                        self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                    return
+                self.send_header("Connection", "close")
                 self.end_headers()
-                self.wfile.write(reply.body)
+                self.close_connection = True
+                try:
+                    for chunk in reply.chunks():
+                        if server._stopping.is_set():
+                            return
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                        if reply.delay:
+                            server._stopping.wait(reply.delay)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up, as it should
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # keep test output clean
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
+        if tls:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_port}"
+        return f"{self._scheme}://127.0.0.1:{self._httpd.server_port}"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -91,6 +117,7 @@ class FeedServer:
         self._thread.start()
 
     def stop(self) -> None:
+        self._stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -127,6 +154,10 @@ class FeedServer:
 
         return self.route(path, handler)
 
+    def always(self, path: str, reply: Reply) -> str:
+        """Serve the same `reply` at `path` for every request."""
+        return self.route(path, lambda request: reply)
+
     def sequence(self, path: str, replies: Sequence[Reply]) -> str:
         """Serve `replies` in order, the last one for every request after."""
         remaining = list(replies)
@@ -148,6 +179,17 @@ def server() -> Iterator[FeedServer]:
         yield feed_server
     finally:
         feed_server.stop()
+
+
+def streamed(
+    status: int = 200, content: bytes = b"", headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """A MockTransport response whose body arrives as a stream, as over a socket.
+
+    httpx.Response(content=...) reads its body at once, and the fetcher reads
+    the raw stream (to inflate it in bounded pieces), which must not be read yet.
+    """
+    return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content))
 
 
 def write_config(path: Path, text: str) -> Path:

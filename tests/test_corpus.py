@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import yaml
 from archiver.cli import main
 from archiver.parse import parse_feed
 
-from .conftest import FEEDS_DIR, FeedServer, Reply, Request
+from .conftest import FEEDS_DIR, FeedServer, Reply
 
 pytestmark = pytest.mark.skipif(
     not FEEDS_DIR.is_dir(), reason=f"{FEEDS_DIR} is absent: the shared corpus sits beside the repo"
@@ -35,10 +34,6 @@ def feed_name(path: Path) -> str:
     return f"{path.parent.name}-{path.stem}"
 
 
-def _serve(reply: Reply) -> Callable[[Request], Reply]:
-    return lambda request: reply
-
-
 @pytest.fixture
 def corpus_config(server: FeedServer, tmp_path: Path) -> Path:
     lines = ["defaults:", "  retries: 0", "feeds:"]
@@ -46,7 +41,7 @@ def corpus_config(server: FeedServer, tmp_path: Path) -> Path:
         body = path.read_bytes()
         kind = "application/json" if path.suffix == ".json" else "application/xml"
         route = f"/{path.parent.name}/{path.name}"
-        server.route(route, _serve(Reply(200, body, {"Content-Type": kind})))
+        server.always(route, Reply(200, body, {"Content-Type": kind}))
         lines += [f"  - name: {feed_name(path)}", f"    url: {server.url(route)}"]
     config = tmp_path / "feeds.yaml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -14,7 +14,7 @@ from archiver.errors import FetchError
 from archiver.fetch import USER_AGENT, Fetcher, make_client, parse_retry_after
 from archiver.models import FeedState, FetchResult
 
-from .conftest import FIXED_NOW
+from .conftest import FIXED_NOW, streamed
 
 URL = "https://feeds.example.org/feed.xml"
 FEED = FeedConfig(name="f", url=URL, retries=2)
@@ -57,7 +57,7 @@ def fetch(
 
 
 def test_sends_a_user_agent_naming_the_project_and_accepts_compression() -> None:
-    recorder = Recorder(httpx.Response(200, content=RSS))
+    recorder = Recorder(streamed(200, content=RSS))
     result = fetch(recorder)
     request = recorder.requests[0]
     assert request.headers["user-agent"] == USER_AGENT
@@ -69,14 +69,14 @@ def test_sends_a_user_agent_naming_the_project_and_accepts_compression() -> None
 
 def test_compressed_body_is_decoded() -> None:
     recorder = Recorder(
-        httpx.Response(200, content=gzip.compress(RSS), headers={"Content-Encoding": "gzip"})
+        streamed(200, content=gzip.compress(RSS), headers={"Content-Encoding": "gzip"})
     )
     assert fetch(recorder).body == RSS
 
 
 def test_validators_are_kept_and_sent_back() -> None:
     first = fetch(
-        Recorder(httpx.Response(200, content=RSS, headers={"ETag": '"v1"', "Last-Modified": "X"}))
+        Recorder(streamed(200, content=RSS, headers={"ETag": '"v1"', "Last-Modified": "X"}))
     )
     assert (first.etag, first.last_modified) == ('"v1"', "X")
     recorder = Recorder(httpx.Response(304))
@@ -89,13 +89,13 @@ def test_validators_are_kept_and_sent_back() -> None:
 
 
 def test_validators_of_another_url_are_not_sent() -> None:
-    recorder = Recorder(httpx.Response(200, content=RSS))
+    recorder = Recorder(streamed(200, content=RSS))
     fetch(recorder, state=FeedState(url="https://old.example/feed", etag='"v1"'))
     assert "if-none-match" not in recorder.requests[0].headers
 
 
 def test_server_error_then_success_is_retried_with_backoff() -> None:
-    recorder = Recorder(httpx.Response(500), httpx.Response(502), httpx.Response(200, content=RSS))
+    recorder = Recorder(httpx.Response(500), httpx.Response(502), streamed(200, content=RSS))
     sleeps: list[float] = []
     result = fetch(recorder, sleeps=sleeps)
     assert result.status == 200
@@ -126,7 +126,7 @@ def test_other_client_errors_are_not_retried(status: int, hint: str) -> None:
 
 def test_retry_after_seconds_is_honoured() -> None:
     recorder = Recorder(
-        httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, content=RSS)
+        httpx.Response(429, headers={"Retry-After": "7"}), streamed(200, content=RSS)
     )
     sleeps: list[float] = []
     fetch(recorder, sleeps=sleeps)
@@ -136,7 +136,7 @@ def test_retry_after_seconds_is_honoured() -> None:
 def test_retry_after_date_is_honoured() -> None:
     when = format_datetime(FIXED_NOW + timedelta(seconds=12), usegmt=True)
     recorder = Recorder(
-        httpx.Response(503, headers={"Retry-After": when}), httpx.Response(200, content=RSS)
+        httpx.Response(503, headers={"Retry-After": when}), streamed(200, content=RSS)
     )
     sleeps: list[float] = []
     fetch(recorder, sleeps=sleeps)
@@ -183,7 +183,7 @@ def test_body_over_the_cap_is_refused_from_content_length() -> None:
     feed = FeedConfig(name="f", url=URL, max_bytes=1024)
     body = b"x" * 2048
     with pytest.raises(FetchError, match="too large"):
-        fetch(Recorder(httpx.Response(200, content=body)), feed=feed)
+        fetch(Recorder(streamed(200, content=body)), feed=feed)
 
 
 def test_body_over_the_cap_is_stopped_while_streaming() -> None:
@@ -206,7 +206,7 @@ def test_body_over_the_cap_is_stopped_while_streaming() -> None:
 def test_compression_bomb_is_stopped_at_the_cap() -> None:
     feed = FeedConfig(name="f", url=URL, max_bytes=1_000_000)
     bomb = gzip.compress(b"\0" * 50_000_000)  # ~50 KB that inflates to 50 MB
-    response = httpx.Response(200, content=bomb, headers={"Content-Encoding": "gzip"})
+    response = streamed(200, content=bomb, headers={"Content-Encoding": "gzip"})
     with pytest.raises(FetchError, match="too large"):
         fetch(Recorder(response), feed=feed)
 
@@ -224,7 +224,7 @@ def test_permanent_redirect_is_followed_and_reported() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if str(request.url) == URL:
             return httpx.Response(301, headers={"Location": new})
-        return httpx.Response(200, content=RSS)
+        return streamed(200, content=RSS)
 
     result = fetch(handler)
     assert result.url == new
@@ -235,7 +235,7 @@ def test_temporary_redirect_is_not_reported_as_a_move() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if str(request.url) == URL:
             return httpx.Response(302, headers={"Location": "https://cdn.example.org/f"})
-        return httpx.Response(200, content=RSS)
+        return streamed(200, content=RSS)
 
     assert fetch(handler).permanent_redirect is None
 
@@ -274,7 +274,7 @@ def test_connection_limits(
         peak = max(peak, in_flight)
         await asyncio.sleep(0.02)
         in_flight -= 1
-        return httpx.Response(200, content=RSS)
+        return streamed(200, content=RSS)
 
     feeds = [FeedConfig(name=f"f{i}", url=f"https://{hosts[i % len(hosts)]}/{i}") for i in range(6)]
 

@@ -17,7 +17,7 @@ from archiver.models import Document, Entry, RunReport, Status
 from archiver.pipeline import RunOptions, run_async
 from archiver.store import Archive
 
-from .conftest import FIXED_NOW
+from .conftest import FIXED_NOW, streamed
 
 FEED_URL = "https://example.org/feed.xml"
 
@@ -50,7 +50,7 @@ def run(
 
 
 def serve(body: bytes, headers: dict[str, str] | None = None) -> httpx.MockTransport:
-    return httpx.MockTransport(lambda request: httpx.Response(200, content=body, headers=headers))
+    return httpx.MockTransport(lambda request: streamed(200, content=body, headers=headers))
 
 
 def md_files(out: Path) -> list[str]:
@@ -141,7 +141,7 @@ def test_permanent_redirect_is_kept_in_state(tmp_path: Path) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if str(request.url) == FEED_URL:
             return httpx.Response(308, headers={"Location": "https://new.example.org/feed"})
-        return httpx.Response(200, content=rss("a"))
+        return streamed(200, content=rss("a"))
 
     run(tmp_path, httpx.MockTransport(handler))
     state = (tmp_path / ".archiver" / "state.json").read_text()
