@@ -1,7 +1,8 @@
 """The command line: parse arguments, call the pipeline, print, map the report to an exit code.
 
 Exit status: 0 every feed fetched (200 or 304); 1 some feed failed, or the archive
-could not be written; 2 usage or config error; 3 another run holds the archive's lock.
+could not be written (for `check --output`: some archived file does not read);
+2 usage or config error; 3 another run holds the archive's lock.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from archiver.config import DEFAULT_CONFIG_PATH, DEFAULT_OUTPUT_DIR, Config, loa
 from archiver.errors import ConfigError, LockHeldError, StoreError
 from archiver.models import FeedOutcome, RunReport, Status
 from archiver.pipeline import RunOptions, run_async, select_feeds
+from archiver.store import Archive
 
 EXIT_OK = 0
 EXIT_FEED_FAILED = 1
@@ -53,8 +55,13 @@ def _parser() -> argparse.ArgumentParser:
         help="fetch, parse and convert, but write nothing",
     )
 
-    check = commands.add_parser("check", help="validate the config without touching the network")
+    check = commands.add_parser(
+        "check",
+        help="validate the config without touching the network; "
+        "with --output, also the front matter of every archived file",
+    )
     check.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
+    check.add_argument("--output", type=Path, default=None, metavar="DIR")
     return parser
 
 
@@ -128,5 +135,17 @@ def main(
         return EXIT_USAGE
     if args.command == "check":
         _say(stdout, f"{config.path}: {len(config.feeds)} feeds, configuration OK")
-        return EXIT_OK
+        return _check_archive(args.output, stdout, stderr) if args.output else EXIT_OK
     return _run(config, args, stdout, stderr)
+
+
+def _check_archive(output: Path, stdout: TextIO, stderr: TextIO) -> int:
+    damaged = 0
+    for relpath, problem in Archive(output).damaged_entries():
+        damaged += 1
+        _error(stderr, f"{output / relpath}: {problem}")
+    if damaged:
+        _say(stdout, f"{output}: {damaged} archived files need attention (never overwritten)")
+        return EXIT_FEED_FAILED
+    _say(stdout, f"{output}: every archived file reads")
+    return EXIT_OK

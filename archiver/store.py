@@ -27,6 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+import yaml
+
 from archiver.errors import LockHeldError, StoreError
 from archiver.models import FeedState
 
@@ -144,6 +146,17 @@ class Archive:
                     ids[entry_id] = Path(relpath).as_posix()
         return ids
 
+    def damaged_entries(self) -> Iterator[tuple[str, str]]:
+        """(path, problem) for every archived file whose front matter no longer reads.
+
+        A run never rewrites an archived file, edited by hand or not; this is
+        how a person finds the ones that need their attention.
+        """
+        for entry_id, relpath in sorted(self.scan_ids(remove_temporary=False).items()):
+            problem = _front_matter_problem(self.root / relpath, entry_id)
+            if problem:
+                yield relpath, problem
+
     # --- entries ------------------------------------------------------------
 
     def write_entry(self, relpath: str, text: str) -> Path:
@@ -226,6 +239,27 @@ class Archive:
             yield
         finally:
             handle.close()
+
+
+def _front_matter_problem(path: Path, entry_id: str) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"cannot be read: {exc}"
+    if not text.startswith("---\n") or "\n---\n" not in text[3:]:
+        return "no front matter between '---' lines"
+    header = text[4:].split("\n---\n", 1)[0]
+    try:
+        matter = yaml.safe_load(header)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark else ""
+        return f"front matter is not valid YAML{where}: {getattr(exc, 'problem', exc)}"
+    if not isinstance(matter, dict):
+        return "front matter is not a mapping of keys to values"
+    if matter.get("id") != entry_id:
+        return f"front matter id {matter.get('id')!r} does not match the file name's {entry_id}"
+    return None
 
 
 def _encode_state(states: Mapping[str, FeedState]) -> bytes:

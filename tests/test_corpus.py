@@ -98,3 +98,7 @@ def test_whole_corpus_archives_one_file_per_distinct_entry(
     assert "entries: 0 new" in stdout_again
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != "lock"}
     assert after == before
+
+    check_out, check_err = io.StringIO(), io.StringIO()
+    check = ["check", "--config", str(corpus_config), "--output", str(out)]
+    assert main(check, stdout=check_out, stderr=check_err) == 0, check_err.getvalue()

@@ -686,6 +686,16 @@ def test_21_hand_edited_file_is_never_overwritten(server: FeedServer, tmp_path: 
     assert "f: 0 new, 1 already archived" in stdout
     assert path.read_text() == "---\ntitle: [broken\n---\nmy own notes\n"
 
+    stdout_buffer, stderr_buffer = io.StringIO(), io.StringIO()
+    code = main(
+        ["check", "--config", str(config), "--output", str(out)],
+        stdout=stdout_buffer,
+        stderr=stderr_buffer,
+    )
+    assert code == EXIT_FEED_FAILED
+    assert f"{path}: front matter is not valid YAML (line 2)" in stderr_buffer.getvalue()
+    assert "1 archived files need attention (never overwritten)" in stdout_buffer.getvalue()
+
 
 # --- acceptance --------------------------------------------------------------------------
 

@@ -171,3 +171,19 @@ def test_lock_held_by_another_process_and_freed_when_it_dies(tmp_path: Path) -> 
             holder.wait()
     with Archive(tmp_path).lock():
         pass
+
+
+def test_damaged_entries_are_found_and_left_alone(tmp_path: Path) -> None:
+    other = "0123456789abcdef"
+    good = tmp_path / f"good-{ID}.md"
+    good.write_text(f"---\ntitle: fine\nid: {ID}\n---\n\nbody\n")
+    wrong_id = tmp_path / f"renamed-{other}.md"
+    wrong_id.write_text(f"---\ntitle: fine\nid: {ID}\n---\n")
+    no_header = tmp_path / "sub" / f"plain-{'f' * 16}.md"
+    no_header.parent.mkdir()
+    no_header.write_text("just notes\n")
+    found = dict(Archive(tmp_path).damaged_entries())
+    assert set(found) == {f"renamed-{other}.md", f"sub/plain-{'f' * 16}.md"}
+    assert "does not match the file name's" in found[f"renamed-{other}.md"]
+    assert "no front matter" in found[f"sub/plain-{'f' * 16}.md"]
+    assert no_header.read_text() == "just notes\n"
