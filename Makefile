@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 
 CONFIG ?= feeds.yaml
 OUTPUT ?= output
+ARGS ?=
 
 .PHONY: run test lint format clean
 
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/archiver run --config $(CONFIG) --output $(OUTPUT)
+	$(BIN)/archiver run --config $(CONFIG) --output $(OUTPUT) $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -25,6 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check archiver tests
 	$(BIN)/ruff format --check archiver tests
 	$(BIN)/mypy
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix archiver tests

@@ -1,14 +1,16 @@
 """The command line: parse arguments, call the pipeline, print, map the report to an exit code.
 
-Exit status: 0 every feed fetched (200 or 304); 1 some feed failed, or the archive
-could not be written (for `check --output`: some archived file does not read);
-2 usage or config error; 3 another run holds the archive's lock.
+Exit status: 0 every feed fetched (200 or 304); 1 some feed failed (with --fail-after N:
+failed N runs in a row), or the archive could not be written (for `check --output`: some
+archived file does not read); 2 usage or config error; 3 another run holds the lock.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,22 +18,43 @@ from typing import TextIO
 
 from archiver import __version__
 from archiver.config import DEFAULT_CONFIG_PATH, DEFAULT_OUTPUT_DIR, Config, load_config
+from archiver.console import (
+    NORMAL,
+    QUIET,
+    VERBOSE,
+    JsonReporter,
+    PlainReporter,
+    TerminalReporter,
+    error,
+    say,
+)
 from archiver.errors import ConfigError, LockHeldError, StoreError
-from archiver.models import FeedOutcome, RunReport, Status
+from archiver.fetch import utcnow
+from archiver.health import DEFAULT_FAILING_DAYS, DEFAULT_SILENT_DAYS, FeedStatus, feed_statuses
+from archiver.models import RunReport, Status
 from archiver.pipeline import RunOptions, run_async, select_feeds
-from archiver.store import Archive
+from archiver.report import run_report, step_summary, workflow_annotations
+from archiver.store import Archive, write_atomic
 
 EXIT_OK = 0
 EXIT_FEED_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
 
-PROG = "archiver"
+
+def _positive(kind: type[float] | type[int]) -> argparse._ActionType:
+    def parse(text: str) -> float | int:
+        value = kind(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
+        return value
+
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=PROG,
+        prog="archiver",
         description="Archive RSS, Atom, RDF and JSON feeds as Markdown files.",
         epilog="Exit status: 0 all feeds fetched, 1 some feed failed, 2 usage or config "
         "error, 3 another run holds the archive's lock.",
@@ -43,17 +66,30 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
     run.add_argument("--output", type=Path, default=DEFAULT_OUTPUT_DIR, metavar="DIR")
     run.add_argument(
-        "--feed",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="archive only this feed (repeatable)",
+        "--feed", action="append", default=[], metavar="NAME", help="only this feed (repeatable)"
+    )
+    run.add_argument("--dry-run", action="store_true", help="fetch, parse, convert; write nothing")
+    run.add_argument(
+        "--wait",
+        type=_positive(float),
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another run's lock instead of exiting with status 3",
     )
     run.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="fetch, parse and convert, but write nothing",
+        "--report", type=Path, metavar="PATH", help="write a JSON report of the run here"
     )
+    run.add_argument(
+        "--fail-after",
+        type=_positive(int),
+        default=1,
+        metavar="N",
+        help="exit with status 1 only for feeds that have failed N runs in a row (default 1)",
+    )
+    loudness = run.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    loudness.add_argument("-v", "--verbose", action="store_true", help="a line per entry too")
+    run.add_argument("--log-format", choices=("text", "json"), default="text")
 
     check = commands.add_parser(
         "check",
@@ -62,61 +98,148 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
     check.add_argument("--output", type=Path, default=None, metavar="DIR")
+
+    status = commands.add_parser("status", help="the health of every feed, from the archive")
+    status.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
+    status.add_argument("--output", type=Path, default=DEFAULT_OUTPUT_DIR, metavar="DIR")
+    status.add_argument("--json", action="store_true", help="one JSON document for machines")
+    status.add_argument(
+        "--failing-days",
+        type=_positive(float),
+        default=DEFAULT_FAILING_DAYS,
+        metavar="DAYS",
+        help=f"flag feeds failing for longer (default {DEFAULT_FAILING_DAYS})",
+    )
+    status.add_argument(
+        "--silent-days",
+        type=_positive(float),
+        default=DEFAULT_SILENT_DAYS,
+        metavar="DAYS",
+        help=f"flag feeds with no new entry for longer (default {DEFAULT_SILENT_DAYS})",
+    )
     return parser
 
 
-def _error(stderr: TextIO, message: str) -> None:
-    print(f"{PROG}: {message}", file=stderr, flush=True)
+def _reporter(
+    args: argparse.Namespace, total: int, stdout: TextIO, stderr: TextIO
+) -> PlainReporter | JsonReporter:
+    verbosity = QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
+    if args.log_format == "json":
+        return JsonReporter(stdout, verbosity)
+    if stdout.isatty() and stderr.isatty():
+        return TerminalReporter(stdout, stderr, verbosity, total=total)
+    return PlainReporter(stdout, stderr, verbosity)
 
 
-def _say(stdout: TextIO, message: str) -> None:
-    # Flushed line by line so that a log collecting both streams (cron's
-    # `>> log 2>&1`) keeps errors and progress in the order they happened.
-    print(message, file=stdout, flush=True)
+def _in_github_actions(report: RunReport, stdout: TextIO) -> None:
+    """The step summary table and a ::warning per failing feed, when run by GitHub Actions."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return
+    for line in workflow_annotations(report):
+        say(stdout, line)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(step_summary(report))
 
 
-def _outcome_line(outcome: FeedOutcome) -> str:
-    if outcome.status is Status.NOT_MODIFIED:
-        return f"{outcome.name}: not modified"
-    if outcome.status is Status.SKIPPED:
-        return f"{outcome.name}: skipped: {outcome.error}"
-    return f"{outcome.name}: {outcome.new} new, {outcome.seen} already archived"
-
-
-def _print_outcome(outcome: FeedOutcome, stdout: TextIO, stderr: TextIO) -> None:
-    if outcome.status is Status.FAILED:
-        _error(stderr, f"feed {outcome.name!r} failed: {outcome.error}")
-    else:
-        _say(stdout, _outcome_line(outcome))
-    for warning in outcome.warnings:
-        _error(stderr, f"feed {outcome.name!r}: warning: {warning}")
+def _exit_status(report: RunReport, fail_after: int) -> int:
+    if report.aborted:
+        return EXIT_FEED_FAILED
+    for outcome in report.outcomes:
+        if outcome.status is Status.FAILED:
+            streak = report.health[outcome.name].consecutive_failures
+            if streak >= fail_after:
+                return EXIT_FEED_FAILED
+    return EXIT_OK
 
 
 def _run(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     try:
-        select_feeds(config, tuple(args.feed))
+        feeds = select_feeds(config, tuple(args.feed))
     except KeyError as exc:
         known = ", ".join(f.name for f in config.feeds)
-        _error(stderr, f"no feed named {exc.args[0]!r} in {config.path} (known: {known})")
+        error(stderr, f"no feed named {exc.args[0]!r} in {config.path} (known: {known})")
         return EXIT_USAGE
-    options = RunOptions(output=args.output, feed_names=tuple(args.feed), dry_run=args.dry_run)
+    options = RunOptions(
+        output=args.output, feed_names=tuple(args.feed), dry_run=args.dry_run, wait=args.wait
+    )
+    reporter = _reporter(args, len(feeds), stdout, stderr)
     try:
-        report: RunReport = asyncio.run(
-            run_async(config, options, on_outcome=lambda o: _print_outcome(o, stdout, stderr))
-        )
+        report = asyncio.run(run_async(config, options, on_outcome=reporter.outcome))
     except LockHeldError as exc:
-        _error(stderr, str(exc))
+        error(stderr, str(exc))
         return EXIT_LOCKED
     except StoreError as exc:
-        _error(stderr, str(exc))
+        error(stderr, str(exc))
         return EXIT_FEED_FAILED
-    for warning in report.warnings:
-        _error(stderr, f"warning: {warning}")
-    if report.aborted:
-        _error(stderr, f"stopped: {report.aborted}")
-    prefix = "dry run, nothing written; " if args.dry_run else ""
-    _say(stdout, f"{PROG}: {prefix}{report.summary()}")
-    return EXIT_FEED_FAILED if report.failed else EXIT_OK
+    reporter.finish(report, dry_run=args.dry_run)
+    _in_github_actions(report, stdout)
+    if args.report:
+        document = json.dumps(run_report(report), ensure_ascii=False, indent=2) + "\n"
+        try:
+            write_atomic(args.report, document.encode("utf-8"))
+        except OSError as exc:
+            error(stderr, f"cannot write the report {args.report}: {exc.strerror}")
+            return EXIT_FEED_FAILED
+    return _exit_status(report, args.fail_after)
+
+
+def _check_archive(output: Path, stdout: TextIO, stderr: TextIO) -> int:
+    damaged = 0
+    for relpath, problem in Archive(output).damaged_entries():
+        damaged += 1
+        error(stderr, f"{output / relpath}: {problem}")
+    if damaged:
+        say(stdout, f"{output}: {damaged} archived files need attention (never overwritten)")
+        return EXIT_FEED_FAILED
+    say(stdout, f"{output}: every archived file reads")
+    return EXIT_OK
+
+
+def _status_rows(config: Config, args: argparse.Namespace) -> list[FeedStatus]:
+    archive = Archive(args.output)
+    now = utcnow()
+    states, _ = archive.load_state(now, set_aside=False)
+    catalog = archive.catalog.reconcile(archive.root, archive.scan_ids(remove_temporary=False))
+    return feed_statuses(
+        config.feeds,
+        states,
+        archive.load_health(),
+        catalog.values(),
+        now=now,
+        failing_days=args.failing_days,
+        silent_days=args.silent_days,
+    )
+
+
+def _status(config: Config, args: argparse.Namespace, stdout: TextIO) -> int:
+    rows = _status_rows(config, args)
+    if args.json:
+        document = {"feeds": [row.__dict__ | {"flags": list(row.flags)} for row in rows]}
+        say(stdout, json.dumps(document, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    header = ("feed", "last success", "HTTP", "fails", "entries", "newest", "validators")
+    table = [header]
+    for row in rows:
+        table.append(
+            (
+                row.name,
+                (row.last_success or "never")[:16],
+                str(row.last_status or "-"),
+                str(row.consecutive_failures),
+                str(row.entries),
+                (row.newest_entry or "-")[:10],
+                "yes" if row.validators else "no",
+            )
+        )
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    flags = [(), *(row.flags for row in rows)]
+    for line, row_flags in zip(table, flags, strict=True):
+        cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        text = "  ".join(cells).rstrip()
+        say(stdout, text + ("  ! " + "; ".join(row_flags) if row_flags else ""))
+    return EXIT_OK
 
 
 def main(
@@ -131,21 +254,11 @@ def main(
     try:
         config = load_config(args.config)
     except ConfigError as exc:
-        _error(stderr, str(exc))
+        error(stderr, str(exc))
         return EXIT_USAGE
     if args.command == "check":
-        _say(stdout, f"{config.path}: {len(config.feeds)} feeds, configuration OK")
+        say(stdout, f"{config.path}: {len(config.feeds)} feeds, configuration OK")
         return _check_archive(args.output, stdout, stderr) if args.output else EXIT_OK
+    if args.command == "status":
+        return _status(config, args, stdout)
     return _run(config, args, stdout, stderr)
-
-
-def _check_archive(output: Path, stdout: TextIO, stderr: TextIO) -> int:
-    damaged = 0
-    for relpath, problem in Archive(output).damaged_entries():
-        damaged += 1
-        _error(stderr, f"{output / relpath}: {problem}")
-    if damaged:
-        _say(stdout, f"{output}: {damaged} archived files need attention (never overwritten)")
-        return EXIT_FEED_FAILED
-    _say(stdout, f"{output}: every archived file reads")
-    return EXIT_OK

@@ -62,6 +62,7 @@ class Config:
     feeds: tuple[FeedConfig, ...]
     concurrency: int = DEFAULT_CONCURRENCY
     per_host: int = DEFAULT_PER_HOST
+    index: bool = True  # README.md and monthly index.md pages in the archive
 
 
 class _Document:
@@ -243,6 +244,7 @@ FEED_KEYS: dict[str, Validator] = {
 RUN_KEYS: dict[str, Validator] = {
     "concurrency": _number(1, integer=True),
     "per_host": _number(1, integer=True),
+    "index": _boolean,
 }
 FEED_ONLY_KEYS: dict[str, Validator] = {"name": _text, "url": _web_url}
 TOP_KEYS = ("feeds", "defaults")

@@ -65,4 +65,10 @@ def build_document(
         id=entry.id,
         feed=feed.name,
     )
-    return Document(id=entry.id, relpath=relpath, text=render(matter, body.markdown), title=title)
+    return Document(
+        id=entry.id,
+        relpath=relpath,
+        text=render(matter, body.markdown),
+        title=title,
+        date=matter["date"],
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,44 @@ class Document:
     relpath: str
     text: str
     title: str
+    date: str  # ISO 8601, as in the front matter
+
+
+def parse_instant(value: str | None) -> datetime:
+    """An ISO 8601 time as an aware datetime; the earliest one for nothing or garbage."""
+    try:
+        parsed = datetime.fromisoformat(value) if value else _EARLIEST
+    except ValueError:
+        return _EARLIEST
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One archived entry as the index pages and `archiver status` list it."""
+
+    id: str
+    path: str
+    title: str
+    feed: str
+    date: str  # ISO 8601 with offset
+
+    @property
+    def instant(self) -> datetime:
+        return parse_instant(self.date)
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """Per-run facts about a feed, kept out of version control (they change every run)."""
+
+    last_attempt: str | None = None
+    last_success: str | None = None
+    last_status: int | None = None
+    consecutive_failures: int = 0
 
 
 class Status(enum.Enum):
@@ -104,15 +142,24 @@ class FeedOutcome:
     http_status: int | None = None
     new: int = 0
     seen: int = 0
-    written: tuple[str, ...] = ()
+    written: tuple[CatalogEntry, ...] = ()
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    bytes: int = 0
+    elapsed: float = 0.0  # seconds, fetch to state
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status is Status.NOT_MODIFIED
 
 
 @dataclass
 class RunReport:
+    started: datetime | None = None
+    finished: datetime | None = None
     outcomes: list[FeedOutcome] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # about the archive, not one feed
+    health: dict[str, FeedHealth] = field(default_factory=dict)  # after this run
     aborted: str | None = None  # why the run stopped before every feed was processed
 
     def count(self, status: Status) -> int:

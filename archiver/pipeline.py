@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -20,7 +21,9 @@ from archiver.config import Config, FeedConfig
 from archiver.document import build_document
 from archiver.errors import FeedError, StoreError
 from archiver.fetch import Clock, Fetcher, Sleep, make_client, utcnow
-from archiver.models import FeedOutcome, FeedState, FetchResult, RunReport, Status
+from archiver.health import next_health
+from archiver.index import render_pages
+from archiver.models import CatalogEntry, FeedOutcome, FeedState, FetchResult, RunReport, Status
 from archiver.parse import parse_feed
 from archiver.store import Archive
 
@@ -32,6 +35,7 @@ class RunOptions:
     output: Path
     feed_names: tuple[str, ...] = ()  # empty: every feed
     dry_run: bool = False
+    wait: float = 0.0  # seconds to wait for another run's lock before giving up
 
 
 def select_feeds(config: Config, names: tuple[str, ...]) -> tuple[FeedConfig, ...]:
@@ -104,7 +108,7 @@ class _Run:
             warnings.append(
                 f"moved permanently to {fetched.permanent_redirect}; update its url in the config"
             )
-        written: list[str] = []
+        written: list[CatalogEntry] = []
         seen = skipped_entries = 0
         for entry in parsed.entries:
             if entry.id in self.index:
@@ -119,8 +123,14 @@ class _Run:
             if not self.dry_run:
                 self.archive.write_entry(document.relpath, document.text)
             self.index[document.id] = document.relpath
-            written.append(document.relpath)
+            written.append(
+                CatalogEntry(
+                    document.id, document.relpath, document.title, feed.name, document.date
+                )
+            )
 
+        if not self.dry_run:
+            self.archive.catalog.append(written)
         state = self._state_after(feed, fetched)
         if skipped_entries:
             # Forget the validators so the skipped entries are tried again next run.
@@ -135,6 +145,7 @@ class _Run:
             seen=seen,
             written=tuple(written),
             warnings=tuple(warnings),
+            bytes=len(fetched.body),
         )
 
     @staticmethod
@@ -152,20 +163,45 @@ class _Run:
             self.archive.save_state(self.states)
 
 
-async def _fetch(
-    fetcher: Fetcher, feed: FeedConfig, state: FeedState | None
-) -> tuple[FeedConfig, FetchResult | FeedError]:
+@dataclass(frozen=True)
+class _Fetched:
+    feed: FeedConfig
+    result: FetchResult | FeedError
+    started: float  # time.monotonic() when the fetch began
+
+
+async def _fetch(fetcher: Fetcher, feed: FeedConfig, state: FeedState | None) -> _Fetched:
+    started = time.monotonic()
     try:
-        return feed, await fetcher.fetch(feed, state)
+        return _Fetched(feed, await fetcher.fetch(feed, state), started)
     except FeedError as exc:
-        return feed, exc
+        return _Fetched(feed, exc, started)
 
 
-async def _archive(run: _Run, feed: FeedConfig, fetched: FetchResult | FeedError) -> FeedOutcome:
-    if isinstance(fetched, FeedError):
-        return run.failed(feed, fetched)
-    # In a thread, so the event loop keeps the other downloads moving meanwhile.
-    return await asyncio.to_thread(run.archive_feed, feed, fetched)
+async def _archive(run: _Run, fetched: _Fetched) -> FeedOutcome:
+    if isinstance(fetched.result, FeedError):
+        outcome = run.failed(fetched.feed, fetched.result)
+    else:
+        # In a thread, so the event loop keeps the other downloads moving meanwhile.
+        outcome = await asyncio.to_thread(run.archive_feed, fetched.feed, fetched.result)
+    return replace(outcome, elapsed=round(time.monotonic() - fetched.started, 3))
+
+
+def _finish(
+    archive: Archive, config: Config, report: RunReport, index: dict[str, str], *, dry_run: bool
+) -> None:
+    """After the feeds: the health of each, and the index pages when something was written."""
+    assert report.finished is not None
+    health = archive.load_health()
+    for outcome in report.outcomes:
+        health[outcome.name] = next_health(health.get(outcome.name), outcome, report.finished)
+    report.health = health
+    if dry_run:
+        return
+    archive.save_health(health)
+    if config.index and report.new and not report.aborted:
+        catalog = archive.catalog.reconcile(archive.root, index)
+        archive.write_pages(render_pages(catalog.values()))
 
 
 async def run_async(
@@ -187,8 +223,8 @@ async def run_async(
         if on_outcome:
             on_outcome(outcome)
 
-    with contextlib.nullcontext() if options.dry_run else archive.lock():
-        started = clock()
+    with contextlib.nullcontext() if options.dry_run else archive.lock(wait=options.wait):
+        started = report.started = clock()
         states, warning = archive.load_state(started, set_aside=not options.dry_run)
         report.warnings.extend([warning] if warning else [])
         index = archive.scan_ids(remove_temporary=not options.dry_run)
@@ -222,22 +258,28 @@ async def run_async(
             ]
             try:
                 for next_done in asyncio.as_completed(pending):
-                    feed, fetched = await next_done
+                    fetched = await next_done
                     try:
-                        record(await _archive(run, feed, fetched))
+                        record(await _archive(run, fetched))
                     except StoreError as exc:
                         # The archive cannot take more: stop, with this feed's state
                         # not advanced, so the next run fetches what was missed.
                         report.aborted = str(exc)
+                        feed = fetched.feed
                         record(FeedOutcome(feed.name, feed.url, Status.FAILED, error=str(exc)))
                         break
             finally:
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
-    done = {outcome.name for outcome in report.outcomes}
-    for feed in feeds:
-        if feed.name not in done:
-            error = f"not archived: the run stopped ({report.aborted})"
-            record(FeedOutcome(feed.name, feed.url, Status.FAILED, error=error))
+        done = {outcome.name for outcome in report.outcomes}
+        for feed in feeds:
+            if feed.name not in done:
+                error = f"not archived: the run stopped ({report.aborted})"
+                record(FeedOutcome(feed.name, feed.url, Status.FAILED, error=error))
+        report.finished = clock()
+        try:
+            _finish(archive, config, report, run.index, dry_run=options.dry_run)
+        except StoreError as exc:
+            report.aborted = report.aborted or str(exc)
     return report

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, fields
 from datetime import datetime
@@ -29,15 +30,19 @@ from typing import IO, Any
 
 import yaml
 
+from archiver.catalog import Catalog
 from archiver.errors import LockHeldError, StoreError
-from archiver.models import FeedState
+from archiver.health import HEALTH_FILE, encode_health, load_health
+from archiver.models import FeedHealth, FeedState
 
 STATE_DIR = ".archiver"
 STATE_FILE = "state.json"
 LOCK_FILE = "lock"
 STATE_VERSION = 1
 TEMP_PREFIX = ".archiver-tmp-"
-STATE_GITIGNORE = f"{LOCK_FILE}\n{TEMP_PREFIX}*\n"
+# Per-run data stays out of Git, so a quiet run gives a scheduled job nothing to commit.
+STATE_GITIGNORE = f"{LOCK_FILE}\n{HEALTH_FILE}\n{TEMP_PREFIX}*\n"
+LOCK_POLL_SECONDS = 0.2
 
 _ID_IN_NAME = re.compile(r"([0-9a-f]{16})\.md$")
 
@@ -119,6 +124,7 @@ class Archive:
         self.root = root
         self.state_dir = root / STATE_DIR
         self.state_path = self.state_dir / STATE_FILE
+        self.catalog = Catalog(self.state_dir)
 
     # --- the id index -----------------------------------------------------
 
@@ -208,11 +214,35 @@ class Archive:
         except OSError as exc:
             raise StoreError(_describe_os_error(exc, self.state_path)) from exc
 
+    # --- health and pages ---------------------------------------------------------
+
+    def load_health(self) -> dict[str, FeedHealth]:
+        return load_health(self.state_dir)
+
+    def save_health(self, health: Mapping[str, FeedHealth]) -> None:
+        try:
+            write_if_changed(self.state_dir / HEALTH_FILE, encode_health(health))
+        except OSError as exc:
+            raise StoreError(_describe_os_error(exc, self.state_dir / HEALTH_FILE)) from exc
+
+    def write_pages(self, pages: Mapping[str, str]) -> list[str]:
+        """Write the index pages whose text changed; the paths written."""
+        written = []
+        for relpath, text in sorted(pages.items()):
+            path = self.root / relpath
+            try:
+                if write_if_changed(path, text.encode("utf-8")):
+                    written.append(relpath)
+            except OSError as exc:
+                raise StoreError(_describe_os_error(exc, path)) from exc
+        return written
+
     # --- the lock ---------------------------------------------------------------
 
     @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the archive's lock for the duration, or raise LockHeldError at once.
+    def lock(self, wait: float = 0.0) -> Iterator[None]:
+        """Hold the archive's lock for the duration; LockHeldError if another run keeps it
+        for longer than `wait` seconds.
 
         flock is released by the kernel when the process dies, so a killed run
         never leaves a lock behind that blocks the next one.
@@ -223,15 +253,17 @@ class Archive:
         except OSError as exc:
             raise StoreError(_describe_os_error(exc, self.state_dir / LOCK_FILE)) from exc
         try:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                raise LockHeldError(
-                    f"another run holds the lock on {self.root} ({holder}); "
-                    "it is still archiving, try again when it ends"
-                ) from None
+            deadline = time.monotonic() + wait
+            while not _try_lock(handle):
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    waited = f" after waiting {wait:g} s" if wait else ""
+                    raise LockHeldError(
+                        f"another run holds the lock on {self.root} ({holder}){waited}; "
+                        "it is still archiving, try again when it ends (or use --wait)"
+                    )
+                time.sleep(LOCK_POLL_SECONDS)
             handle.seek(0)
             handle.truncate()
             handle.write(f"pid {os.getpid()}\n")
@@ -239,6 +271,14 @@ class Archive:
             yield
         finally:
             handle.close()
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _front_matter_problem(path: Path, entry_id: str) -> str | None:

@@ -17,11 +17,12 @@ from bs4 import BeautifulSoup
 
 from archiver import __version__
 from archiver.cli import EXIT_FEED_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, main
-from archiver.store import Archive
+from archiver.store import Archive, id_from_name
 
 from .conftest import REPO_ROOT, FeedServer, Reply, shared_path, write_config
 
 SEED_CATEGORIES = ["新媒体", "虎嗅", "首页资讯"]
+PER_RUN_FILES = {"lock", "health.json"}
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:
@@ -31,16 +32,17 @@ def run_cli(*args: str) -> tuple[int, str, str]:
 
 
 def snapshot(root: Path) -> dict[str, str]:
-    """Every file under `root` with a hash of its bytes, except the lock's pid."""
+    """Every file under `root` with a hash of its bytes, except the per-run files
+    that the archive's .gitignore keeps out of Git (the lock, the feeds' health)."""
     return {
         p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != "lock"
+        if p.is_file() and p.name not in PER_RUN_FILES and ".git" not in p.parts
     }
 
 
 def entries(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.md") if not p.name.startswith("README"))
+    return sorted(p for p in root.rglob("*.md") if id_from_name(p.name))
 
 
 def front_matter(path: Path) -> tuple[dict[str, object], str]:

@@ -38,6 +38,7 @@ from archiver.fetch import Fetcher, make_client
 from archiver.models import RunReport, Status
 from archiver.paths import MAX_NAME_BYTES
 from archiver.pipeline import RunOptions, run_async
+from archiver.store import id_from_name
 
 from .conftest import FIXED_NOW, REPO_ROOT, FeedServer, Reply, Request, write_config
 
@@ -89,7 +90,8 @@ def run_pipeline(
 
 
 def articles(out: Path) -> list[Path]:
-    return sorted(out.rglob("*.md"))
+    """The archived entries, without the index pages."""
+    return sorted(p for p in out.rglob("*.md") if id_from_name(p.name))
 
 
 def endless(chunk: bytes) -> Iterator[bytes]:

@@ -15,7 +15,7 @@ from archiver.config import parse_config
 from archiver.errors import StoreError
 from archiver.models import Document, Entry, RunReport, Status
 from archiver.pipeline import RunOptions, run_async
-from archiver.store import Archive
+from archiver.store import Archive, id_from_name
 
 from .conftest import FIXED_NOW, streamed
 
@@ -54,12 +54,14 @@ def serve(body: bytes, headers: dict[str, str] | None = None) -> httpx.MockTrans
 
 
 def md_files(out: Path) -> list[str]:
-    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*.md"))
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*.md") if id_from_name(p.name))
 
 
 def test_undated_entry_is_dated_by_the_clock(tmp_path: Path) -> None:
     report = run(tmp_path, serve(rss("undated")))
-    assert report.outcomes[0].written == ("2026/11/25/undated-" + md_files(tmp_path)[0][-19:],)
+    (written,) = report.outcomes[0].written
+    assert written.path == "2026/11/25/undated-" + md_files(tmp_path)[0][-19:]
+    assert (written.title, written.feed, written.date) == ("undated", "f", FIXED_NOW.isoformat())
     assert "date: '2026-11-25T12:00:00+00:00'" in (tmp_path / md_files(tmp_path)[0]).read_text()
 
 

@@ -1,0 +1,110 @@
+"""The catalog: one JSON line per archived entry (id, path, title, feed, date).
+
+It lets the index pages and `archiver status` list the archive without
+reading every file. It is appended to, never rewritten, so it changes only
+when entries are written and its diffs in Git are the new lines. The files
+stay the truth: entries the catalog misses (a run killed between writing a
+file and its line, a catalog deleted by hand) are read back from their front
+matter, and lines for files that are gone are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import yaml
+
+from archiver.models import CatalogEntry
+
+CATALOG_FILE = "catalog.jsonl"
+
+
+def _decode(line: str) -> CatalogEntry | None:
+    try:
+        record = json.loads(line)
+        return CatalogEntry(
+            id=str(record["id"]),
+            path=str(record["path"]),
+            title=str(record["title"]),
+            feed=str(record["feed"]),
+            date=str(record["date"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None  # a line cut short by a killed run: the file will be read instead
+
+
+def _encode(entry: CatalogEntry) -> str:
+    record = {
+        "id": entry.id,
+        "path": entry.path,
+        "title": entry.title,
+        "feed": entry.feed,
+        "date": entry.date,
+    }
+    return json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def read_front_matter_entry(root: Path, entry_id: str, relpath: str) -> CatalogEntry | None:
+    """A catalog entry rebuilt from an archived file, or None when its header does not read."""
+    try:
+        text = (root / relpath).read_text(encoding="utf-8")
+        matter = (
+            yaml.safe_load(text[4:].split("\n---\n", 1)[0]) if text.startswith("---\n") else None
+        )
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(matter, dict):
+        return None
+    feed = matter.get("feed")
+    return CatalogEntry(
+        id=entry_id,
+        path=relpath,
+        title=str(matter.get("title") or ""),
+        feed=str(feed.get("name") if isinstance(feed, dict) else feed or ""),
+        date=str(matter.get("date") or ""),
+    )
+
+
+class Catalog:
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / CATALOG_FILE
+
+    def load(self) -> dict[str, CatalogEntry]:
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return {}
+        entries: dict[str, CatalogEntry] = {}
+        for line in lines:
+            entry = _decode(line)
+            if entry is not None:
+                entries.setdefault(entry.id, entry)
+        return entries
+
+    def append(self, entries: Iterable[CatalogEntry]) -> None:
+        text = "".join(_encode(e) for e in entries)
+        if not text:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def reconcile(self, root: Path, ids: Mapping[str, str]) -> dict[str, CatalogEntry]:
+        """The catalog of what is on disk: lines for missing files dropped, missing lines read
+        back from the files (and appended, so the next run need not read them again)."""
+        known = self.load()
+        missing = []
+        for entry_id, relpath in sorted(ids.items()):
+            if entry_id not in known or known[entry_id].path != relpath:
+                entry = read_front_matter_entry(root, entry_id, relpath)
+                if entry is not None:
+                    missing.append(entry)
+        self.append(missing)
+        current = {i: e for i, e in known.items() if i in ids and e.path == ids[i]}
+        current.update((e.id, e) for e in missing)
+        return current

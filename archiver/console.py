@@ -1,0 +1,152 @@
+"""What a person (or a log collector) sees while a run goes on.
+
+- On a terminal: a live progress line, then a colour table of the feeds.
+- Elsewhere (cron, CI): plain, greppable lines, one per feed, nothing animated.
+- `--log-format json`: one JSON object per line, for log collectors.
+Errors always reach standard error in the plain and terminal forms; `-q` keeps
+only them, `-v` adds a line per entry written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TextIO
+
+from archiver.models import FeedOutcome, RunReport, Status
+from archiver.report import outcome_record, summary_record
+
+PROG = "archiver"
+QUIET, NORMAL, VERBOSE = 0, 1, 2
+
+_COLOURS = {
+    Status.OK: "\033[32m",
+    Status.NOT_MODIFIED: "\033[2m",
+    Status.SKIPPED: "\033[33m",
+    Status.FAILED: "\033[31m",
+}
+_RESET = "\033[0m"
+_CLEAR_LINE = "\r\033[K"
+
+
+def say(stream: TextIO, message: str) -> None:
+    # Flushed line by line so that a log collecting both streams (cron's
+    # `>> log 2>&1`) keeps errors and progress in the order they happened.
+    print(message, file=stream, flush=True)
+
+
+def error(stream: TextIO, message: str) -> None:
+    say(stream, f"{PROG}: {message}")
+
+
+def outcome_line(outcome: FeedOutcome) -> str:
+    if outcome.status is Status.NOT_MODIFIED:
+        return f"{outcome.name}: not modified"
+    if outcome.status is Status.SKIPPED:
+        return f"{outcome.name}: skipped: {outcome.error}"
+    return f"{outcome.name}: {outcome.new} new, {outcome.seen} already archived"
+
+
+class PlainReporter:
+    """One greppable line per feed; errors and warnings on standard error."""
+
+    def __init__(self, stdout: TextIO, stderr: TextIO, verbosity: int = NORMAL) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+        self.verbosity = verbosity
+
+    def outcome(self, outcome: FeedOutcome) -> None:
+        if outcome.status is Status.FAILED:
+            error(self.stderr, f"feed {outcome.name!r} failed: {outcome.error}")
+        elif self.verbosity >= NORMAL:
+            say(self.stdout, outcome_line(outcome))
+        if self.verbosity >= NORMAL:
+            for warning in outcome.warnings:
+                error(self.stderr, f"feed {outcome.name!r}: warning: {warning}")
+        if self.verbosity >= VERBOSE:
+            for entry in outcome.written:
+                say(self.stdout, f"  + {entry.path}")
+
+    def finish(self, report: RunReport, *, dry_run: bool) -> None:
+        for warning in report.warnings:
+            error(self.stderr, f"warning: {warning}")
+        if report.aborted:
+            error(self.stderr, f"stopped: {report.aborted}")
+        if self.verbosity >= NORMAL:
+            prefix = "dry run, nothing written; " if dry_run else ""
+            say(self.stdout, f"{PROG}: {prefix}{report.summary()}")
+
+
+class TerminalReporter(PlainReporter):
+    """A live progress line while feeds arrive, and a colour table at the end."""
+
+    def __init__(
+        self, stdout: TextIO, stderr: TextIO, verbosity: int = NORMAL, *, total: int
+    ) -> None:
+        super().__init__(stdout, stderr, verbosity)
+        self.total = total
+        self.done = self.new = self.failed = 0
+        self.colour = "NO_COLOR" not in os.environ
+        self._outcomes: list[FeedOutcome] = []
+
+    def _paint(self, status: Status, text: str) -> str:
+        return f"{_COLOURS[status]}{text}{_RESET}" if self.colour else text
+
+    def outcome(self, outcome: FeedOutcome) -> None:
+        self._outcomes.append(outcome)
+        self.done += 1
+        self.new += outcome.new
+        self.failed += outcome.status is Status.FAILED
+        self.stderr.write(_CLEAR_LINE)
+        if outcome.status is Status.FAILED or self.verbosity >= VERBOSE:
+            super().outcome(outcome)  # errors stay on screen above the progress line
+        if self.verbosity >= NORMAL:
+            self.stderr.write(
+                f"{self.done}/{self.total} feeds, {self.new} entries written, {self.failed} errors"
+            )
+        self.stderr.flush()
+
+    def finish(self, report: RunReport, *, dry_run: bool) -> None:
+        self.stderr.write(_CLEAR_LINE)
+        self.stderr.flush()
+        if self.verbosity >= NORMAL:
+            self._table()
+        super().finish(report, dry_run=dry_run)
+
+    def _table(self) -> None:
+        rows = [("feed", "status", "new", "archived", "note")]
+        statuses: list[Status | None] = [None]
+        for o in sorted(self._outcomes, key=lambda o: o.name):
+            note = o.error or ("; ".join(o.warnings) if o.warnings else "")
+            rows.append((o.name, o.status.value, str(o.new), str(o.seen), note[:60]))
+            statuses.append(o.status)
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        for row, status in zip(rows, statuses, strict=True):
+            cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+            cells += [row[2].rjust(widths[2]), row[3].rjust(widths[3]), row[4]]
+            line = "  ".join(cells).rstrip()
+            say(self.stdout, self._paint(status, line) if status else line)
+
+
+class JsonReporter:
+    """One JSON object per line on standard output: a line per feed, then the summary."""
+
+    def __init__(self, stdout: TextIO, verbosity: int = NORMAL) -> None:
+        self.stdout = stdout
+        self.verbosity = verbosity
+
+    def _emit(self, record: dict[str, object]) -> None:
+        say(self.stdout, json.dumps(record, ensure_ascii=False, sort_keys=True))
+
+    def outcome(self, outcome: FeedOutcome) -> None:
+        if outcome.status is Status.FAILED or self.verbosity >= NORMAL:
+            level = "error" if outcome.status is Status.FAILED else "info"
+            self._emit({"event": "feed", "level": level, **outcome_record(outcome)})
+
+    def finish(self, report: RunReport, *, dry_run: bool) -> None:
+        for warning in report.warnings:
+            self._emit({"event": "warning", "level": "warning", "message": warning})
+        self._emit(
+            {"event": "summary", "level": "error" if report.failed else "info", "dry_run": dry_run}
+            | summary_record(report)
+        )

@@ -1,0 +1,132 @@
+"""Feed health: per-run facts kept beside the state, and the rows of `archiver status`.
+
+Health changes on every run (the time of the last attempt, a count of failures
+in a row), so it lives in `.archiver/health.json`, which the archive's
+.gitignore excludes: committing it would make every scheduled run a commit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from archiver.config import FeedConfig
+from archiver.models import (
+    CatalogEntry,
+    FeedHealth,
+    FeedOutcome,
+    FeedState,
+    Status,
+    parse_instant,
+)
+
+HEALTH_FILE = "health.json"
+DEFAULT_FAILING_DAYS = 3
+DEFAULT_SILENT_DAYS = 60
+
+
+def next_health(previous: FeedHealth | None, outcome: FeedOutcome, now: datetime) -> FeedHealth:
+    previous = previous or FeedHealth()
+    stamp = now.isoformat(timespec="seconds")
+    if outcome.status is Status.SKIPPED:
+        return previous  # not attempted: nothing learnt
+    if outcome.status is Status.FAILED:
+        return FeedHealth(
+            last_attempt=stamp,
+            last_success=previous.last_success,
+            last_status=outcome.http_status,
+            consecutive_failures=previous.consecutive_failures + 1,
+        )
+    return FeedHealth(last_attempt=stamp, last_success=stamp, last_status=outcome.http_status)
+
+
+def load_health(state_dir: Path) -> dict[str, FeedHealth]:
+    try:
+        document = json.loads((state_dir / HEALTH_FILE).read_text(encoding="utf-8"))
+        known = {f.name for f in fields(FeedHealth)}
+        return {
+            name: FeedHealth(**{k: v for k, v in record.items() if k in known})
+            for name, record in document.items()
+        }
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}  # per-run facts only: losing them loses no archive data
+
+
+def encode_health(health: Mapping[str, FeedHealth]) -> bytes:
+    document = {name: asdict(health[name]) for name in sorted(health)}
+    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    name: str
+    url: str
+    last_success: str | None
+    last_status: int | None
+    consecutive_failures: int
+    failing_since: str | None
+    last_error: str | None
+    entries: int
+    newest_entry: str | None
+    validators: bool
+    moved_to: str | None
+    flags: tuple[str, ...]
+
+
+def feed_statuses(
+    feeds: Iterable[FeedConfig],
+    states: Mapping[str, FeedState],
+    health: Mapping[str, FeedHealth],
+    catalog: Iterable[CatalogEntry],
+    *,
+    now: datetime,
+    failing_days: float = DEFAULT_FAILING_DAYS,
+    silent_days: float = DEFAULT_SILENT_DAYS,
+) -> list[FeedStatus]:
+    counts: dict[str, int] = {}
+    newest: dict[str, str] = {}
+    for entry in catalog:
+        counts[entry.feed] = counts.get(entry.feed, 0) + 1
+        if entry.instant > parse_instant(newest.get(entry.feed)):
+            newest[entry.feed] = entry.date
+    rows = []
+    for feed in feeds:
+        state = states.get(feed.name)
+        if state is not None and state.url != feed.url:
+            state = None  # the state of an old URL says nothing of the new one
+        facts = health.get(feed.name) or FeedHealth()
+        flags = []
+        if (
+            state
+            and state.failing_since
+            and now - parse_instant(state.failing_since) > timedelta(days=failing_days)
+        ):
+            flags.append(f"failing for more than {failing_days:g} days")
+        if state and state.gone_since:
+            flags.append("gone (HTTP 410)")
+        last_entry = newest.get(feed.name)
+        if last_entry and now - parse_instant(last_entry) > timedelta(days=silent_days):
+            flags.append(f"silent: no new entry for more than {silent_days:g} days")
+        moved = state.permanent_redirect if state else None
+        if moved:
+            flags.append(f"moved: replace its url with {moved}")
+        rows.append(
+            FeedStatus(
+                name=feed.name,
+                url=feed.url,
+                last_success=facts.last_success,
+                last_status=facts.last_status,
+                consecutive_failures=facts.consecutive_failures,
+                failing_since=state.failing_since if state else None,
+                last_error=state.last_error if state else None,
+                entries=counts.get(feed.name, 0),
+                newest_entry=last_entry,
+                validators=bool(state and (state.etag or state.last_modified)),
+                moved_to=moved,
+                flags=tuple(flags),
+            )
+        )
+    return rows

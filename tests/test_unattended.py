@@ -1,0 +1,281 @@
+"""Issue 4: running unattended from cron or GitHub Actions: the lock, logs, reports, health
+and the browsable index, through the CLI against a loopback server."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+from archiver.cli import EXIT_FEED_FAILED, EXIT_LOCKED, EXIT_OK, main
+from archiver.store import id_from_name
+
+from .conftest import REPO_ROOT, FeedServer, Reply, write_config
+
+
+def rss(*titles: str, date: str = "Mon, 01 Jan 2024 10:00:00 GMT") -> bytes:
+    items = "".join(
+        f"<item><title>{t}</title><link>https://example.org/{t}</link><pubDate>{date}</pubDate>"
+        "<description>text</description></item>"
+        for t in titles
+    )
+    return f"<rss version='2.0'><channel><title>x</title>{items}</channel></rss>".encode()
+
+
+def cli(*args: str, tty: bool = False) -> tuple[int, str, str]:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return tty
+
+    out, err = Terminal(), Terminal()
+    code = main(list(args), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def two_feeds(server: FeedServer, tmp_path: Path) -> Path:
+    good = server.feed("/good", rss("alpha", "beta"))
+    bad = server.url("/bad")  # 404
+    return write_config(
+        tmp_path / "feeds.yaml",
+        f"defaults:\n  retries: 0\nfeeds:\n  - name: good\n    url: {good}\n"
+        f"  - name: bad\n    url: {bad}\n",
+    )
+
+
+def run_args(config: Path, out: Path, *extra: str) -> list[str]:
+    return ["run", "--config", str(config), "--output", str(out), *extra]
+
+
+def test_two_runs_started_together_one_archives_the_other_exits_3(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    slow = server.route("/slow", lambda r: _slowly(Reply(200, rss("one", "two"))))
+    config = write_config(tmp_path / "feeds.yaml", f"feeds:\n  - name: slow\n    url: {slow}\n")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "archiver", *run_args(config, out)]
+    first = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    second = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    results = []
+    for process in (first, second):
+        stdout, stderr = process.communicate(timeout=60)
+        results.append((process.returncode, stdout.decode(), stderr.decode()))
+    assert sorted(code for code, _, _ in results) == [EXIT_OK, EXIT_LOCKED]
+    locked = next(r for r in results if r[0] == EXIT_LOCKED)
+    assert locked[1] == ""
+    assert len(locked[2].splitlines()) == 1
+    assert "another run holds the lock" in locked[2]
+    assert len(server.hits("/slow")) == 1
+    assert len([p for p in out.rglob("*.md") if id_from_name(p.name)]) == 2
+
+
+def _slowly(reply: Reply) -> Reply:
+    time.sleep(1.5)  # the server keeps the first run busy, inside its lock
+    return reply
+
+
+def test_wait_lets_the_second_run_go_after_the_first(server: FeedServer, tmp_path: Path) -> None:
+    slow = server.route("/slow", lambda r: _slowly(Reply(200, rss("one"))))
+    config = write_config(tmp_path / "feeds.yaml", f"feeds:\n  - name: slow\n    url: {slow}\n")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "archiver", *run_args(config, out)]
+    first = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE)
+    assert first.stdout is not None
+    deadline = time.monotonic() + 30
+    while not (out / ".archiver" / "lock").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    second = subprocess.run(
+        [*command, "--wait", "30"], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    first.communicate(timeout=60)
+    assert (first.returncode, second.returncode) == (EXIT_OK, EXIT_OK)
+    assert "slow: 0 new, 1 already archived" in second.stdout
+
+
+def test_report_json_lists_every_feed(two_feeds: Path, tmp_path: Path) -> None:
+    report_path = tmp_path / "reports" / "run.json"
+    code, _, _ = cli(*run_args(two_feeds, tmp_path / "out", "--report", str(report_path)))
+    assert code == EXIT_FEED_FAILED
+    report = json.loads(report_path.read_text())
+    assert report["started"] <= report["finished"]
+    feeds = {f["name"]: f for f in report["feeds"]}
+    assert set(feeds) == {"good", "bad"}
+    good, bad = feeds["good"], feeds["bad"]
+    assert (good["status"], good["http_status"], good["new"], good["not_modified"]) == (
+        "ok",
+        200,
+        2,
+        False,
+    )
+    assert good["bytes"] == len(rss("alpha", "beta"))
+    assert good["elapsed"] >= 0
+    assert good["error"] is None
+    assert (bad["status"], bad["http_status"]) == ("failed", 404)
+    assert bad["error"].startswith("HTTP 404")
+    assert report["summary"]["entries"] == {"new": 2, "already_archived": 0}
+
+
+def test_github_actions_summary_and_annotations(
+    two_feeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    _, stdout, _ = cli(*run_args(two_feeds, tmp_path / "out"))
+    table = summary.read_text()
+    assert "| | Feed | New | Already archived | Note |" in table
+    assert re.search(r"\| ❌ \| bad \| 0 \| 0 \| HTTP 404", table)
+    assert "| ✅ | good | 2 | 0 |" in table
+    assert "::warning title=feed bad failed::HTTP 404 Not Found" in stdout
+
+
+def test_no_github_output_outside_actions(
+    two_feeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    _, stdout, _ = cli(*run_args(two_feeds, tmp_path / "out"))
+    assert "::warning" not in stdout
+
+
+def test_fail_after_pages_nobody_for_one_blip(two_feeds: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert cli(*run_args(two_feeds, out, "--fail-after", "2"))[0] == EXIT_OK
+    assert cli(*run_args(two_feeds, out, "--fail-after", "2"))[0] == EXIT_FEED_FAILED
+    assert cli(*run_args(two_feeds, out))[0] == EXIT_FEED_FAILED  # default 1
+
+
+def test_status_json_reports_consecutive_failures(two_feeds: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    cli(*run_args(two_feeds, out))
+    cli(*run_args(two_feeds, out))
+    code, stdout, _ = cli("status", "--config", str(two_feeds), "--output", str(out), "--json")
+    assert code == EXIT_OK
+    rows = {row["name"]: row for row in json.loads(stdout)["feeds"]}
+    assert rows["bad"]["consecutive_failures"] == 2
+    assert rows["bad"]["last_status"] == 404
+    assert rows["bad"]["last_success"] is None
+    assert rows["good"]["consecutive_failures"] == 0
+    assert rows["good"]["entries"] == 2
+    assert rows["good"]["newest_entry"] == "2024-01-01T10:00:00+00:00"
+    assert rows["good"]["validators"] is False  # the loopback feed sends none
+
+    code, stdout, _ = cli("status", "--config", str(two_feeds), "--output", str(out))
+    lines = stdout.splitlines()
+    assert lines[0].split() == [
+        "feed",
+        "last",
+        "success",
+        "HTTP",
+        "fails",
+        "entries",
+        "newest",
+        "validators",
+    ]
+    assert re.match(r"bad\s+never\s+404\s+2\s+0\s+-\s+no", lines[2])
+
+
+def test_status_flags_silence_long_failures_and_moves(server: FeedServer, tmp_path: Path) -> None:
+    new = server.feed("/new", rss("old-post", date="Mon, 01 Jan 2001 00:00:00 GMT"))
+    moved = server.always("/moved", Reply(301, headers={"Location": "/new"}))
+    config = write_config(tmp_path / "feeds.yaml", f"feeds:\n  - name: m\n    url: {moved}\n")
+    out = tmp_path / "out"
+    cli(*run_args(config, out))
+    _, stdout, _ = cli("status", "--config", str(config), "--output", str(out), "--json")
+    (row,) = json.loads(stdout)["feeds"]
+    assert row["moved_to"] == new
+    assert f"moved: replace its url with {new}" in row["flags"]
+    assert any(flag.startswith("silent") for flag in row["flags"])
+
+
+def test_quiet_verbose_and_json_logs(two_feeds: Path, tmp_path: Path) -> None:
+    _, stdout, stderr = cli(*run_args(two_feeds, tmp_path / "q", "-q"))
+    assert stdout == ""
+    assert stderr.startswith("archiver: feed 'bad' failed: HTTP 404")
+
+    _, stdout, _ = cli(*run_args(two_feeds, tmp_path / "v", "-v"))
+    assert re.search(r"^  \+ 2024/01/01/alpha-[0-9a-f]{16}\.md$", stdout, re.MULTILINE)
+
+    _, stdout, stderr = cli(*run_args(two_feeds, tmp_path / "j", "--log-format", "json"))
+    records = [json.loads(line) for line in stdout.splitlines()]
+    assert stderr == ""
+    assert {r["event"] for r in records} == {"feed", "summary"}
+    by_name = {r["name"]: r for r in records if r["event"] == "feed"}
+    assert by_name["bad"]["level"] == "error"
+    assert by_name["good"]["new"] == 2
+    assert records[-1]["entries"]["new"] == 2
+
+
+def test_not_a_terminal_means_no_animation(two_feeds: Path, tmp_path: Path) -> None:
+    _, stdout, stderr = cli(*run_args(two_feeds, tmp_path / "out"), tty=False)
+    assert "\r" not in stdout + stderr and "\033[" not in stdout + stderr
+    assert stdout.splitlines()[0] == "good: 2 new, 0 already archived"
+
+
+def test_on_a_terminal_progress_and_a_colour_table(
+    two_feeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    _, stdout, stderr = cli(*run_args(two_feeds, tmp_path / "out"), tty=True)
+    assert "2/2 feeds, 2 entries written, 1 errors" in stderr
+    assert "\r\033[K" in stderr
+    assert re.search(r"\033\[31mbad\s+failed\s+0\s+0\s+HTTP 404", stdout)
+    assert re.search(r"\033\[32mgood\s+ok\s+2\s+0", stdout)
+
+
+def test_index_pages_link_every_entry_and_stay_put(server: FeedServer, tmp_path: Path) -> None:
+    url = server.feed("/f", rss("first", "second"))
+    other = server.feed("/g", rss("third", date="Sat, 03 Feb 2024 00:00:00 GMT"))
+    config = write_config(
+        tmp_path / "feeds.yaml",
+        f"feeds:\n  - name: f\n    url: {url}\n  - name: g\n    url: {other}\n",
+    )
+    out = tmp_path / "out"
+    cli(*run_args(config, out))
+    readme = (out / "README.md").read_text()
+    entries = sorted(
+        p.relative_to(out).as_posix() for p in out.rglob("*.md") if id_from_name(p.name)
+    )
+    links = sorted(unquote(link) for link in re.findall(r"\]\(([^)]+\.md)\)", readme))
+    assert [link for link in links if id_from_name(link)] == entries
+    assert "3 entries from 2 feeds" in readme
+    assert "| f | 2 |" in readme and "| g | 1 |" in readme
+    assert "[2024-02](2024/02/index.md) | 1 |" in readme
+    january = (out / "2024/01/index.md").read_text()
+    for link in re.findall(r"\]\(([^)]+\.md)\)", january):
+        assert (out / "2024/01" / unquote(link)).resolve().exists()
+
+    before = (out / "README.md").stat().st_mtime_ns
+    cli(*run_args(config, out))  # nothing new: pages untouched
+    assert (out / "README.md").stat().st_mtime_ns == before
+
+
+def test_index_can_be_switched_off(server: FeedServer, tmp_path: Path) -> None:
+    url = server.feed("/f", rss("first"))
+    config = write_config(
+        tmp_path / "feeds.yaml", f"defaults:\n  index: false\nfeeds:\n  - name: f\n    url: {url}\n"
+    )
+    cli(*run_args(config, tmp_path / "out"))
+    assert not (tmp_path / "out" / "README.md").exists()
+    assert not list((tmp_path / "out").rglob("index.md"))
+
+
+def test_catalog_is_rebuilt_from_the_files(server: FeedServer, tmp_path: Path) -> None:
+    url = server.feed("/f", rss("first"))
+    config = write_config(tmp_path / "feeds.yaml", f"feeds:\n  - name: f\n    url: {url}\n")
+    out = tmp_path / "out"
+    cli(*run_args(config, out))
+    (out / ".archiver" / "catalog.jsonl").unlink()
+    server.feed("/f", rss("first", "second"))
+    cli(*run_args(config, out))
+    readme = (out / "README.md").read_text()
+    assert "first" in readme and "second" in readme
+    assert len((out / ".archiver" / "catalog.jsonl").read_text().splitlines()) == 2
