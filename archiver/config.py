@@ -63,6 +63,7 @@ class Config:
     concurrency: int = DEFAULT_CONCURRENCY
     per_host: int = DEFAULT_PER_HOST
     index: bool = True  # README.md and monthly index.md pages in the archive
+    workers: int = 0  # processes that parse and convert; 0: one per core
 
 
 class _Document:
@@ -245,6 +246,7 @@ RUN_KEYS: dict[str, Validator] = {
     "concurrency": _number(1, integer=True),
     "per_host": _number(1, integer=True),
     "index": _boolean,
+    "workers": _number(0, integer=True),
 }
 FEED_ONLY_KEYS: dict[str, Validator] = {"name": _text, "url": _web_url}
 TOP_KEYS = ("feeds", "defaults")

@@ -20,29 +20,42 @@ from markdownify import ATX, BACKSLASH, MarkdownConverter
 from archiver.urls import resolve
 
 # Elements whose content is code, chrome or interaction, never article text.
-DROPPED_ELEMENTS = (
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "form",
-    "input",
-    "button",
-    "select",
-    "textarea",
-    "object",
-    "embed",
-    "applet",
-    "frameset",
-    "frame",
-    "link",
-    "meta",
-    "base",
-    "head",
-    "title",
+DROPPED_ELEMENTS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "form",
+        "input",
+        "button",
+        "select",
+        "textarea",
+        "object",
+        "embed",
+        "applet",
+        "frameset",
+        "frame",
+        "link",
+        "meta",
+        "base",
+        "head",
+        "title",
+    }
 )
+BLOCK_ELEMENTS = (
+    "pre", "p", "div", "table", "ul", "ol", "dl", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6",
+    "hr", "section", "article", "figure",
+)  # fmt: skip
+LISTS = frozenset({"ul", "ol", "menu", "dir"})
+INLINE_ELEMENTS = frozenset(
+    {
+        "a", "abbr", "b", "big", "cite", "code", "del", "em", "font", "i", "ins", "kbd", "mark",
+        "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "tt", "u",
+    }
+)  # fmt: skip
 # Embeds keep a link to what they showed: a video is worth finding again.
-EMBED_ELEMENTS = ("iframe", "video", "audio")
+EMBED_ELEMENTS = frozenset({"iframe", "video", "audio"})
 
 LINK_SCHEMES = frozenset({"http", "https", "mailto", "ftp", "ftps", "tel", "magnet", "gemini"})
 IMAGE_SCHEMES = frozenset({"http", "https"})
@@ -158,43 +171,66 @@ def _markdown_destination(url: str) -> str:
     return quote(url, safe="/:?#[]@!$&'*+,;=%~-._")
 
 
+def _replace_embed(soup: BeautifulSoup, embed: Tag, base: str | None) -> None:
+    src = _attr(embed, "src")
+    source = embed.find("source") if src is None else None
+    src = src or (_attr(source, "src") if isinstance(source, Tag) else None)
+    url = resolve(base, src) if src else None
+    if url and _scheme_allowed(url, LINK_SCHEMES):
+        link = soup.new_tag("a", href=url)
+        link.string = url
+        paragraph = soup.new_tag("p")
+        paragraph.append(link)
+        embed.replace_with(paragraph)
+    embed.decompose()
+
+
+def _clean_image(img: Tag, base: str | None) -> str | None:
+    url = _image_source(img, base)
+    if not is_real_image(url, _attr(img, "width"), _attr(img, "height")):
+        img.decompose()
+        return None
+    assert url is not None
+    img.attrs = {k: v for k, v in img.attrs.items() if k in ("alt", "title")}
+    img["src"] = url
+    return url
+
+
+def _clean_anchor(anchor: Tag, base: str | None) -> None:
+    href = _attr(anchor, "href")
+    url = resolve(base, href) if href else None
+    if url and _scheme_allowed(url, LINK_SCHEMES):
+        anchor.attrs = {k: v for k, v in anchor.attrs.items() if k == "title"}
+        anchor["href"] = url
+    else:
+        anchor.unwrap()  # the text stays, the javascript: goes
+
+
 def _clean_tree(soup: BeautifulSoup, base: str | None) -> list[str]:
-    """Make the tree safe to convert; return the real images it shows."""
-    for element in soup.find_all(DROPPED_ELEMENTS):
-        element.decompose()
-    for embed in soup.find_all(EMBED_ELEMENTS):
-        src = _attr(embed, "src")
-        source = embed.find("source") if src is None else None
-        src = src or (_attr(source, "src") if isinstance(source, Tag) else None)
-        url = resolve(base, src) if src else None
-        if url and _scheme_allowed(url, LINK_SCHEMES):
-            link = soup.new_tag("a", href=url)
-            link.string = url
-            paragraph = soup.new_tag("p")
-            paragraph.append(link)
-            embed.replace_with(paragraph)
-        else:
-            embed.decompose()
-
+    """Make the tree safe to convert, in one pass; return the real images it shows."""
     images = []
-    for img in soup.find_all("img"):
-        url = _image_source(img, base)
-        if not is_real_image(url, _attr(img, "width"), _attr(img, "height")):
-            img.decompose()
+    for element in soup.find_all(True):
+        if element.decomposed:  # inside something already dropped
             continue
-        assert url is not None
-        img.attrs = {k: v for k, v in img.attrs.items() if k in ("alt", "title")}
-        img["src"] = url
-        images.append(url)
-
-    for anchor in soup.find_all("a"):
-        href = _attr(anchor, "href")
-        url = resolve(base, href) if href else None
-        if url and _scheme_allowed(url, LINK_SCHEMES):
-            anchor.attrs = {k: v for k, v in anchor.attrs.items() if k == "title"}
-            anchor["href"] = url
-        else:
-            anchor.unwrap()  # the text stays, the javascript: goes
+        name = element.name
+        if name in INLINE_ELEMENTS and element.find(BLOCK_ELEMENTS if name == "code" else "pre"):
+            # Markdown cannot nest a block in inline markup: `*` or a code span
+            # around a fenced block moves the fence off the start of its line, and
+            # the code it holds, no longer fenced, would be read as HTML.
+            element.unwrap()
+        elif name in DROPPED_ELEMENTS:
+            element.decompose()
+        elif name in EMBED_ELEMENTS:
+            _replace_embed(soup, element, base)
+        elif name == "img":
+            url = _clean_image(element, base)
+            if url:
+                images.append(url)
+        elif name == "a":
+            _clean_anchor(element, base)
+        elif name == "li" and (element.parent is None or element.parent.name not in LISTS):
+            # A stray <li> would put its bullet (and a fence) in the middle of a line.
+            element.wrap(soup.new_tag("ul"))
     return images
 
 

@@ -18,6 +18,8 @@ from archiver.models import Entry
 
 # Long enough that PyYAML never folds a title or URL over several lines.
 _NO_WRAP = 1 << 20
+# Not libyaml's faster CSafeDumper: it writes emoji and other characters beyond
+# the Basic Multilingual Plane as \U escapes, which no person wants to read.
 
 
 def iso_date(moment: datetime, zone: ZoneInfo) -> str:

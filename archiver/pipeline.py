@@ -18,14 +18,21 @@ from pathlib import Path
 import httpx
 
 from archiver.config import Config, FeedConfig
-from archiver.document import build_document
 from archiver.errors import FeedError, StoreError
 from archiver.fetch import Clock, Fetcher, Sleep, make_client, utcnow
 from archiver.health import next_health
 from archiver.index import render_pages
-from archiver.models import CatalogEntry, FeedOutcome, FeedState, FetchResult, RunReport, Status
-from archiver.parse import parse_feed
+from archiver.models import (
+    CatalogEntry,
+    Document,
+    FeedOutcome,
+    FeedState,
+    FetchResult,
+    RunReport,
+    Status,
+)
 from archiver.store import Archive
+from archiver.workers import Workers, default_workers
 
 OutcomeHook = Callable[[FeedOutcome], None]
 
@@ -94,12 +101,14 @@ class _Run:
         self._set_state(feed, state)
         return FeedOutcome(feed.name, feed.url, Status.FAILED, http_status=status, error=str(error))
 
-    def archive_feed(self, feed: FeedConfig, fetched: FetchResult) -> FeedOutcome:
+    async def archive_feed(
+        self, feed: FeedConfig, fetched: FetchResult, workers: Workers
+    ) -> FeedOutcome:
         if fetched.not_modified:
             self._set_state(feed, self._state_after(feed, fetched))
             return FeedOutcome(feed.name, feed.url, Status.NOT_MODIFIED, http_status=304)
         try:
-            parsed = parse_feed(fetched.body, url=fetched.url, headers=fetched.headers)
+            parsed = await workers.parse(fetched)
         except FeedError as exc:
             return self.failed(feed, exc)
 
@@ -108,28 +117,24 @@ class _Run:
             warnings.append(
                 f"moved permanently to {fetched.permanent_redirect}; update its url in the config"
             )
-        written: list[CatalogEntry] = []
-        seen = skipped_entries = 0
-        for entry in parsed.entries:
-            if entry.id in self.index:
-                seen += 1
-                continue
-            try:
-                document = build_document(entry, feed=feed, parsed=parsed, first_seen=self.started)
-            except Exception as exc:  # one entry that breaks a library must not cost the rest
-                warnings.append(f"entry {entry.link or entry.guid or entry.id} skipped: {exc!r}")
-                skipped_entries += 1
-                continue
-            if not self.dry_run:
-                self.archive.write_entry(document.relpath, document.text)
-            self.index[document.id] = document.relpath
-            written.append(
-                CatalogEntry(
-                    document.id, document.relpath, document.title, feed.name, document.date
-                )
-            )
+        # Ids are checked before any conversion: what is archived costs nothing more.
+        fresh = list({e.id: e for e in reversed(parsed.entries) if e.id not in self.index}.values())
+        fresh.reverse()
+        seen = len(parsed.entries) - len(fresh)
+        documents = await workers.convert(fresh, feed, parsed, self.started)
 
+        written: list[CatalogEntry] = []
+        skipped_entries = 0
+        for document in documents:
+            if isinstance(document, str):
+                warnings.append(document)
+                skipped_entries += 1
+            elif document.id in self.index:
+                seen += 1  # the same article came through another feed meanwhile
+            else:
+                self._write(feed, document, written)
         if not self.dry_run:
+            self.archive.sync_folders(entry.path for entry in written)
             self.archive.catalog.append(written)
         state = self._state_after(feed, fetched)
         if skipped_entries:
@@ -146,6 +151,14 @@ class _Run:
             written=tuple(written),
             warnings=tuple(warnings),
             bytes=len(fetched.body),
+        )
+
+    def _write(self, feed: FeedConfig, document: Document, written: list[CatalogEntry]) -> None:
+        if not self.dry_run:
+            self.archive.write_entry(document.relpath, document.text)
+        self.index[document.id] = document.relpath
+        written.append(
+            CatalogEntry(document.id, document.relpath, document.title, feed.name, document.date)
         )
 
     @staticmethod
@@ -178,12 +191,11 @@ async def _fetch(fetcher: Fetcher, feed: FeedConfig, state: FeedState | None) ->
         return _Fetched(feed, exc, started)
 
 
-async def _archive(run: _Run, fetched: _Fetched) -> FeedOutcome:
+async def _archive(run: _Run, fetched: _Fetched, workers: Workers) -> FeedOutcome:
     if isinstance(fetched.result, FeedError):
         outcome = run.failed(fetched.feed, fetched.result)
     else:
-        # In a thread, so the event loop keeps the other downloads moving meanwhile.
-        outcome = await asyncio.to_thread(run.archive_feed, fetched.feed, fetched.result)
+        outcome = await run.archive_feed(fetched.feed, fetched.result, workers)
     return replace(outcome, elapsed=round(time.monotonic() - fetched.started, 3))
 
 
@@ -229,6 +241,7 @@ async def run_async(
         report.warnings.extend([warning] if warning else [])
         index = archive.scan_ids(remove_temporary=not options.dry_run)
         run = _Run(archive, index, states, options.dry_run, started)
+        workers = Workers(config.workers or default_workers())
         to_fetch = []
         for feed in feeds:
             reason = run.skip_reason(feed)
@@ -260,7 +273,7 @@ async def run_async(
                 for next_done in asyncio.as_completed(pending):
                     fetched = await next_done
                     try:
-                        record(await _archive(run, fetched))
+                        record(await _archive(run, fetched, workers))
                     except StoreError as exc:
                         # The archive cannot take more: stop, with this feed's state
                         # not advanced, so the next run fetches what was missed.

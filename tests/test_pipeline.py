@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from archiver import document, pipeline
+from archiver import document, pipeline, workers
 from archiver.config import parse_config
 from archiver.errors import StoreError
 from archiver.models import Document, Entry, RunReport, Status
@@ -33,7 +33,7 @@ def rss(*items: str) -> bytes:
 def run(
     out: Path,
     handler: httpx.MockTransport,
-    config_text: str = f"feeds:\n  - name: f\n    url: {FEED_URL}\n",
+    config_text: str = f"defaults:\n  workers: 1\nfeeds:\n  - name: f\n    url: {FEED_URL}\n",
 ) -> RunReport:
     async def no_sleep(seconds: float) -> None:
         pass
@@ -112,7 +112,7 @@ def test_an_entry_that_breaks_conversion_costs_only_itself(
             raise RecursionError("maximum recursion depth exceeded")
         return document.build_document(entry, **kwargs)
 
-    monkeypatch.setattr(pipeline, "build_document", build)
+    monkeypatch.setattr(workers, "build_document", build)
     report = run(tmp_path, serve(rss("good", "bad", "also-good"), {"ETag": '"v1"'}))
     (outcome,) = report.outcomes
     assert outcome.status is Status.OK
@@ -170,3 +170,20 @@ def test_not_modified_parses_nothing_and_keeps_validators(
     assert seen == ['"v1"']
     assert report.outcomes[0].status is Status.NOT_MODIFIED
     assert (tmp_path / ".archiver" / "state.json").read_bytes() == state
+
+
+def test_worker_processes_write_what_the_main_process_writes(tmp_path: Path) -> None:
+    items = [f"post{i}|<description>&lt;p&gt;text {i}&lt;/p&gt;</description>" for i in range(40)]
+    body = rss(*items)
+    inline = run(tmp_path / "inline", serve(body))
+    pooled = run(
+        tmp_path / "pooled",
+        serve(body),
+        f"defaults:\n  workers: 2\nfeeds:\n  - name: f\n    url: {FEED_URL}\n",
+    )
+    assert inline.new == pooled.new == 40
+
+    def files(root: Path) -> dict[str, str]:
+        return {name: (root / name).read_text() for name in md_files(root)}
+
+    assert files(tmp_path / "inline") == files(tmp_path / "pooled")

@@ -1,0 +1,93 @@
+"""Parsing and conversion, the CPU-bound stages, spread over every core.
+
+Worker processes do the work and hand back plain data (ParsedFeed, Document);
+the main process keeps the network, the archive's index and every write, so
+no two processes ever touch the same file. With one worker (or one core) the
+same functions run in a thread of the main process instead.
+
+The pool outlives a run: `archiver run` makes one, and a program that runs
+the pipeline many times (the test suite) pays for starting it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from datetime import datetime
+from typing import Any, TypeVar
+
+from archiver.config import FeedConfig
+from archiver.document import build_document
+from archiver.models import Document, Entry, FetchResult, ParsedFeed
+from archiver.parse import parse_feed
+
+# Entries converted per task: big enough that pickling is small beside the work,
+# small enough that one long feed still spreads over every core.
+BATCH_SIZE = 16
+
+T = TypeVar("T")
+
+_pools: dict[int, ProcessPoolExecutor] = {}
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _shared_pool(workers: int) -> ProcessPoolExecutor:
+    if workers not in _pools:
+        # spawn, not fork: forking a process that runs an event loop and threads
+        # can copy a held lock into the child.
+        context = multiprocessing.get_context("spawn")
+        _pools[workers] = ProcessPoolExecutor(workers, mp_context=context)
+        atexit.register(_pools[workers].shutdown, cancel_futures=True)
+    return _pools[workers]
+
+
+def convert_batch(
+    entries: Sequence[Entry], feed: FeedConfig, parsed: ParsedFeed, first_seen: datetime
+) -> list[Document | str]:
+    """Each entry's Document, or why it could not be converted."""
+    results: list[Document | str] = []
+    for entry in entries:
+        try:
+            results.append(build_document(entry, feed=feed, parsed=parsed, first_seen=first_seen))
+        except Exception as exc:  # one entry that breaks a library must not cost the rest
+            results.append(f"entry {entry.link or entry.guid or entry.id} skipped: {exc!r}")
+    return results
+
+
+def parse_fetched(fetched: FetchResult) -> ParsedFeed:
+    return parse_feed(fetched.body, url=fetched.url, headers=fetched.headers)
+
+
+class Workers:
+    def __init__(self, workers: int) -> None:
+        self._pool: Executor | None = _shared_pool(workers) if workers > 1 else None
+
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        if self._pool is None:
+            # In a thread, so the event loop keeps the other downloads moving.
+            return await asyncio.to_thread(function, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+
+    async def parse(self, fetched: FetchResult) -> ParsedFeed:
+        return await self._call(parse_fetched, fetched)
+
+    async def convert(
+        self, entries: Sequence[Entry], feed: FeedConfig, parsed: ParsedFeed, first_seen: datetime
+    ) -> list[Document | str]:
+        # The entries travel in the batches; the feed's own entries need not go along.
+        header = ParsedFeed(parsed.title, parsed.home_url, parsed.image, ())
+        batches = [entries[i : i + BATCH_SIZE] for i in range(0, len(entries), BATCH_SIZE)]
+        results = await asyncio.gather(
+            *(self._call(convert_batch, batch, feed, header, first_seen) for batch in batches)
+        )
+        return [document for batch in results for document in batch]
