@@ -8,7 +8,7 @@ CONFIG ?= feeds.yaml
 OUTPUT ?= output
 ARGS ?=
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,15 +22,18 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check archiver tests
-	$(BIN)/ruff format --check archiver tests
+	$(BIN)/ruff check archiver tests bench
+	$(BIN)/ruff format --check archiver tests bench
 	$(BIN)/mypy
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix archiver tests
-	$(BIN)/ruff format archiver tests
+	$(BIN)/ruff check --fix archiver tests bench
+	$(BIN)/ruff format archiver tests bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -39,8 +39,14 @@ def next_health(previous: FeedHealth | None, outcome: FeedOutcome, now: datetime
             last_success=previous.last_success,
             last_status=outcome.http_status,
             consecutive_failures=previous.consecutive_failures + 1,
+            body_sha256=previous.body_sha256,
         )
-    return FeedHealth(last_attempt=stamp, last_success=stamp, last_status=outcome.http_status)
+    return FeedHealth(
+        last_attempt=stamp,
+        last_success=stamp,
+        last_status=outcome.http_status,
+        body_sha256=outcome.body_sha256 or (outcome.not_modified and previous.body_sha256) or None,
+    )
 
 
 def load_health(state_dir: Path) -> dict[str, FeedHealth]:

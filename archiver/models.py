@@ -125,6 +125,10 @@ class FeedHealth:
     last_success: str | None = None
     last_status: int | None = None
     consecutive_failures: int = 0
+    # SHA-256 of the last body whose entries are all archived: a server that sends
+    # no validators and the same bytes again costs no parsing. Not in the committed
+    # state, because some feeds put the time of the request in every body.
+    body_sha256: str | None = None
 
 
 class Status(enum.Enum):
@@ -147,6 +151,7 @@ class FeedOutcome:
     warnings: tuple[str, ...] = ()
     bytes: int = 0
     elapsed: float = 0.0  # seconds, fetch to state
+    body_sha256: str | None = None  # set when every entry of this body is archived
 
     @property
     def not_modified(self) -> bool:

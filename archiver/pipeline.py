@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -25,6 +26,7 @@ from archiver.index import render_pages
 from archiver.models import (
     CatalogEntry,
     Document,
+    FeedHealth,
     FeedOutcome,
     FeedState,
     FetchResult,
@@ -62,6 +64,7 @@ class _Run:
     archive: Archive
     index: dict[str, str]
     states: dict[str, FeedState]
+    health: dict[str, FeedHealth]
     dry_run: bool
     started: datetime
 
@@ -107,6 +110,17 @@ class _Run:
         if fetched.not_modified:
             self._set_state(feed, self._state_after(feed, fetched))
             return FeedOutcome(feed.name, feed.url, Status.NOT_MODIFIED, http_status=304)
+        digest = hashlib.sha256(fetched.body).hexdigest()
+        if self._same_body_as_last_time(feed, digest):
+            self._set_state(feed, self._state_after(feed, fetched))
+            return FeedOutcome(
+                feed.name,
+                feed.url,
+                Status.NOT_MODIFIED,
+                http_status=fetched.status,
+                bytes=len(fetched.body),
+                body_sha256=digest,
+            )
         try:
             parsed = await workers.parse(fetched)
         except FeedError as exc:
@@ -151,7 +165,13 @@ class _Run:
             written=tuple(written),
             warnings=tuple(warnings),
             bytes=len(fetched.body),
+            body_sha256=None if skipped_entries else digest,
         )
+
+    def _same_body_as_last_time(self, feed: FeedConfig, digest: str) -> bool:
+        state, health = self.states.get(feed.name), self.health.get(feed.name)
+        same_url = state is not None and state.url == feed.url
+        return same_url and health is not None and health.body_sha256 == digest
 
     def _write(self, feed: FeedConfig, document: Document, written: list[CatalogEntry]) -> None:
         if not self.dry_run:
@@ -176,44 +196,45 @@ class _Run:
             self.archive.save_state(self.states)
 
 
-@dataclass(frozen=True)
-class _Fetched:
-    feed: FeedConfig
-    result: FetchResult | FeedError
-    started: float  # time.monotonic() when the fetch began
-
-
-async def _fetch(fetcher: Fetcher, feed: FeedConfig, state: FeedState | None) -> _Fetched:
+async def _fetch_and_archive(
+    run: _Run,
+    fetcher: Fetcher,
+    workers: Workers,
+    slots: asyncio.Semaphore,
+    feed: FeedConfig,
+) -> tuple[FeedOutcome, str | None]:
+    """The feed's outcome, and why the run must stop if the archive could not be written."""
     started = time.monotonic()
     try:
-        return _Fetched(feed, await fetcher.fetch(feed, state), started)
-    except FeedError as exc:
-        return _Fetched(feed, exc, started)
+        try:
+            fetched = await fetcher.fetch(feed, run.states.get(feed.name))
+        except FeedError as exc:
+            outcome = run.failed(feed, exc)
+        else:
+            # Feeds are parsed and converted side by side, so every worker has work;
+            # the slots bound how many parsed feeds wait in memory at once.
+            async with slots:
+                outcome = await run.archive_feed(feed, fetched, workers)
+    except StoreError as exc:
+        # The archive cannot take more: this feed's state is not advanced, so the
+        # next run fetches what was missed.
+        return FeedOutcome(feed.name, feed.url, Status.FAILED, error=str(exc)), str(exc)
+    return replace(outcome, elapsed=round(time.monotonic() - started, 3)), None
 
 
-async def _archive(run: _Run, fetched: _Fetched, workers: Workers) -> FeedOutcome:
-    if isinstance(fetched.result, FeedError):
-        outcome = run.failed(fetched.feed, fetched.result)
-    else:
-        outcome = await run.archive_feed(fetched.feed, fetched.result, workers)
-    return replace(outcome, elapsed=round(time.monotonic() - fetched.started, 3))
-
-
-def _finish(
-    archive: Archive, config: Config, report: RunReport, index: dict[str, str], *, dry_run: bool
-) -> None:
+def _finish(run: _Run, config: Config, report: RunReport, *, dry_run: bool) -> None:
     """After the feeds: the health of each, and the index pages when something was written."""
     assert report.finished is not None
-    health = archive.load_health()
+    health = dict(run.health)
     for outcome in report.outcomes:
         health[outcome.name] = next_health(health.get(outcome.name), outcome, report.finished)
     report.health = health
     if dry_run:
         return
-    archive.save_health(health)
+    run.archive.save_health(health)
     if config.index and report.new and not report.aborted:
-        catalog = archive.catalog.reconcile(archive.root, index)
-        archive.write_pages(render_pages(catalog.values()))
+        catalog = run.archive.catalog.reconcile(run.archive.root, run.index)
+        run.archive.write_pages(render_pages(catalog.values()))
 
 
 async def run_async(
@@ -240,7 +261,7 @@ async def run_async(
         states, warning = archive.load_state(started, set_aside=not options.dry_run)
         report.warnings.extend([warning] if warning else [])
         index = archive.scan_ids(remove_temporary=not options.dry_run)
-        run = _Run(archive, index, states, options.dry_run, started)
+        run = _Run(archive, index, states, archive.load_health(), options.dry_run, started)
         workers = Workers(config.workers or default_workers())
         to_fetch = []
         for feed in feeds:
@@ -266,20 +287,17 @@ async def run_async(
                 clock=clock,
                 insecure_client=insecure,
             )
+            slots = asyncio.Semaphore(2 * workers.count)
             pending = [
-                asyncio.ensure_future(_fetch(fetcher, f, states.get(f.name))) for f in to_fetch
+                asyncio.ensure_future(_fetch_and_archive(run, fetcher, workers, slots, feed))
+                for feed in to_fetch
             ]
             try:
                 for next_done in asyncio.as_completed(pending):
-                    fetched = await next_done
-                    try:
-                        record(await _archive(run, fetched, workers))
-                    except StoreError as exc:
-                        # The archive cannot take more: stop, with this feed's state
-                        # not advanced, so the next run fetches what was missed.
-                        report.aborted = str(exc)
-                        feed = fetched.feed
-                        record(FeedOutcome(feed.name, feed.url, Status.FAILED, error=str(exc)))
+                    outcome, stop = await next_done
+                    record(outcome)
+                    if stop:
+                        report.aborted = stop
                         break
             finally:
                 for task in pending:
@@ -292,7 +310,7 @@ async def run_async(
                 record(FeedOutcome(feed.name, feed.url, Status.FAILED, error=error))
         report.finished = clock()
         try:
-            _finish(archive, config, report, run.index, dry_run=options.dry_run)
+            _finish(run, config, report, dry_run=options.dry_run)
         except StoreError as exc:
             report.aborted = report.aborted or str(exc)
     return report

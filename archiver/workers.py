@@ -70,6 +70,7 @@ def parse_fetched(fetched: FetchResult) -> ParsedFeed:
 
 class Workers:
     def __init__(self, workers: int) -> None:
+        self.count = workers
         self._pool: Executor | None = _shared_pool(workers) if workers > 1 else None
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:

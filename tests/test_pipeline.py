@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from archiver import document, pipeline, workers
+from archiver import document, workers
 from archiver.config import parse_config
 from archiver.errors import StoreError
 from archiver.models import Document, Entry, RunReport, Status
@@ -159,7 +159,7 @@ def test_not_modified_parses_nothing_and_keeps_validators(
     def no_parsing(*args: object, **kwargs: object) -> None:
         raise AssertionError("a 304 must not be parsed")
 
-    monkeypatch.setattr(pipeline, "parse_feed", no_parsing)
+    monkeypatch.setattr(workers, "parse_feed", no_parsing)
     seen = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -187,3 +187,24 @@ def test_worker_processes_write_what_the_main_process_writes(tmp_path: Path) -> 
         return {name: (root / name).read_text() for name in md_files(root)}
 
     assert files(tmp_path / "inline") == files(tmp_path / "pooled")
+
+
+def test_the_same_body_again_costs_no_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = rss("a", "b")  # served without validators: every request gets a 200
+    first = run(tmp_path, serve(body))
+    assert first.outcomes[0].new == 2
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the same bytes must not be parsed again")
+
+    monkeypatch.setattr(workers, "parse_feed", no_parsing)
+    again = run(tmp_path, serve(body))
+    assert again.outcomes[0].status is Status.NOT_MODIFIED
+    assert again.outcomes[0].http_status == 200
+    assert not again.failed
+
+    monkeypatch.undo()
+    changed = run(tmp_path, serve(rss("a", "b", "c")))
+    assert (changed.outcomes[0].new, changed.outcomes[0].seen) == (1, 2)
