@@ -89,10 +89,20 @@ class Catalog:
         if not text:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self._ends_a_line():
+            text = "\n" + text  # a line cut short by a killed run stays on its own
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+
+    def _ends_a_line(self) -> bool:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(-1, os.SEEK_END)
+                return handle.read(1) == b"\n"
+        except OSError:  # no file, or an empty one
+            return True
 
     def reconcile(self, root: Path, ids: Mapping[str, str]) -> dict[str, CatalogEntry]:
         """The catalog of what is on disk: lines for missing files dropped, missing lines read

@@ -139,6 +139,10 @@ class Archive:
         ids: dict[str, str] = {}
         if not self.root.is_dir():
             return ids
+        if remove_temporary and self.state_dir.is_dir():
+            for leftover in self.state_dir.glob(f"{TEMP_PREFIX}*"):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
         for folder, dirnames, filenames in os.walk(self.root):
             # Hidden folders hold state and version control, never entries.
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))

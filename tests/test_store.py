@@ -83,12 +83,14 @@ def test_scan_ids_reads_file_names_and_skips_hidden_folders(tmp_path: Path) -> N
 
 def test_scan_ids_removes_leftover_temporary_files(tmp_path: Path) -> None:
     (tmp_path / "2021").mkdir()
-    leftover = tmp_path / "2021" / f"{TEMP_PREFIX}abc"
-    leftover.write_text("half")
+    (tmp_path / ".archiver").mkdir()
+    leftovers = [tmp_path / "2021" / f"{TEMP_PREFIX}abc", tmp_path / f".archiver/{TEMP_PREFIX}x"]
+    for leftover in leftovers:
+        leftover.write_text("half")
     assert Archive(tmp_path).scan_ids(remove_temporary=False) == {}
-    assert leftover.exists()
+    assert all(leftover.exists() for leftover in leftovers)
     Archive(tmp_path).scan_ids()
-    assert not leftover.exists()
+    assert not any(leftover.exists() for leftover in leftovers)
 
 
 def test_id_from_name() -> None:

@@ -14,7 +14,9 @@ from urllib.parse import unquote
 
 import pytest
 
+from archiver.catalog import Catalog
 from archiver.cli import EXIT_FEED_FAILED, EXIT_LOCKED, EXIT_OK, main
+from archiver.models import CatalogEntry
 from archiver.store import id_from_name
 
 from .conftest import REPO_ROOT, FeedServer, Reply, write_config
@@ -279,3 +281,14 @@ def test_catalog_is_rebuilt_from_the_files(server: FeedServer, tmp_path: Path) -
     readme = (out / "README.md").read_text()
     assert "first" in readme and "second" in readme
     assert len((out / ".archiver" / "catalog.jsonl").read_text().splitlines()) == 2
+
+
+def test_a_catalog_line_cut_short_costs_only_itself(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path)
+    entry = CatalogEntry("0123456789abcdef", "2024/01/01/a-0123456789abcdef.md", "a", "f", "2024")
+    catalog.append([entry])
+    with open(catalog.path, "a", encoding="utf-8") as handle:
+        handle.write('{"id": "cut sho')  # a run killed mid-line
+    second = CatalogEntry("fedcba9876543210", "2024/01/01/b-fedcba9876543210.md", "b", "f", "2024")
+    catalog.append([second])
+    assert catalog.load() == {entry.id: entry, second.id: second}
