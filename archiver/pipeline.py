@@ -1,8 +1,10 @@
 """Per feed: state → fetch → parse → skip what is archived → convert → write → state.
 
-Feeds are fetched concurrently and processed one at a time as they arrive, in a
-worker thread so that the event loop keeps the other downloads moving.
-Entries reach the disk before the state that vouches for them.
+Feeds are fetched concurrently; as each arrives it is parsed and its new entries
+converted in worker processes (workers.py), side by side with the other feeds.
+Everything that touches the archive happens here, in the event loop's thread,
+one feed's entries at a time, and entries reach the disk before the state that
+vouches for them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from archiver.models import (
     FetchResult,
     RunReport,
     Status,
+    parse_instant,
 )
 from archiver.store import Archive
 from archiver.workers import Workers, default_workers
@@ -78,7 +81,7 @@ class _Run:
                 f"gone (HTTP 410 since {state.gone_since[:10]}); "
                 "remove it from the config, or give it a new url to fetch it again"
             )
-        if state.retry_not_before and self.started < datetime.fromisoformat(state.retry_not_before):
+        if state.retry_not_before and self.started < parse_instant(state.retry_not_before):
             return f"the server asked us to wait until {state.retry_not_before}"
         return None
 

@@ -3,8 +3,11 @@
 Layout under the archive root DIR:
 
     DIR/<pattern>.md              the entries, file names ending in '<id>.md'
+    DIR/README.md, YYYY/MM/index.md   the index pages (index.py)
     DIR/.archiver/state.json      validators and failures per feed (committed with the archive)
-    DIR/.archiver/lock            held by the running process (ignored by git)
+    DIR/.archiver/catalog.jsonl   a line per entry, for the index pages (catalog.py)
+    DIR/.archiver/health.json     per-run facts per feed (health.py; ignored by Git)
+    DIR/.archiver/lock            held by the running process (ignored by Git)
     DIR/.archiver/.gitignore
 
 The files are the truth: the id index is read from their names at the start of a
