@@ -8,7 +8,7 @@ CONFIG ?= feeds.yaml
 OUTPUT ?= output
 ARGS ?=
 
-.PHONY: run test lint format bench clean
+.PHONY: run run-index test lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/archiver run --config $(CONFIG) --output $(OUTPUT) $(ARGS)
+
+run-index: $(STAMP)
+	$(BIN)/archiver index --config $(CONFIG) --output $(OUTPUT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

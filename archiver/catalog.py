@@ -69,19 +69,25 @@ def read_front_matter_entry(root: Path, entry_id: str, relpath: str) -> CatalogE
 
 
 class Catalog:
-    def __init__(self, state_dir: Path) -> None:
-        self.path = state_dir / CATALOG_FILE
+    """The catalog this run appends to (`suffix` names a shard's own file); reading
+    takes every shard's lines, so the index pages list the whole archive."""
+
+    def __init__(self, state_dir: Path, suffix: str = "") -> None:
+        stem, dot, extension = CATALOG_FILE.partition(".")
+        self.path = state_dir / f"{stem}{suffix}{dot}{extension}"
+        self._pattern = f"{stem}*{dot}{extension}"
 
     def load(self) -> dict[str, CatalogEntry]:
-        try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return {}
         entries: dict[str, CatalogEntry] = {}
-        for line in lines:
-            entry = _decode(line)
-            if entry is not None:
-                entries.setdefault(entry.id, entry)
+        for path in sorted(self.path.parent.glob(self._pattern)):
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                entry = _decode(line)
+                if entry is not None:
+                    entries.setdefault(entry.id, entry)
         return entries
 
     def append(self, entries: Iterable[CatalogEntry]) -> None:

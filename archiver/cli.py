@@ -32,8 +32,9 @@ from archiver.errors import ConfigError, LockHeldError, StoreError
 from archiver.fetch import utcnow
 from archiver.health import DEFAULT_FAILING_DAYS, DEFAULT_SILENT_DAYS, FeedStatus, feed_statuses
 from archiver.models import RunReport, Status
-from archiver.pipeline import RunOptions, run_async, select_feeds
+from archiver.pipeline import RunOptions, rebuild_index, run_async, select_feeds
 from archiver.report import run_report, step_summary, workflow_annotations
+from archiver.shard import Shard
 from archiver.store import Archive, write_atomic
 
 EXIT_OK = 0
@@ -50,6 +51,13 @@ def _positive(kind: type[float] | type[int]) -> argparse._ActionType:
         return value
 
     return parse
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,6 +98,18 @@ def _parser() -> argparse.ArgumentParser:
     loudness.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     loudness.add_argument("-v", "--verbose", action="store_true", help="a line per entry too")
     run.add_argument("--log-format", choices=("text", "json"), default="text")
+    run.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="K/N",
+        help="archive only the feeds of shard K of N (by URL hash), for parallel jobs",
+    )
+
+    index = commands.add_parser(
+        "index", help="rebuild the archive's README.md and monthly index.md pages"
+    )
+    index.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
+    index.add_argument("--output", type=Path, default=DEFAULT_OUTPUT_DIR, metavar="DIR")
 
     check = commands.add_parser(
         "check",
@@ -156,13 +176,17 @@ def _exit_status(report: RunReport, fail_after: int) -> int:
 
 def _run(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     try:
-        feeds = select_feeds(config, tuple(args.feed))
+        feeds = select_feeds(config, tuple(args.feed), args.shard)
     except KeyError as exc:
         known = ", ".join(f.name for f in config.feeds)
         error(stderr, f"no feed named {exc.args[0]!r} in {config.path} (known: {known})")
         return EXIT_USAGE
     options = RunOptions(
-        output=args.output, feed_names=tuple(args.feed), dry_run=args.dry_run, wait=args.wait
+        output=args.output,
+        feed_names=tuple(args.feed),
+        dry_run=args.dry_run,
+        wait=args.wait,
+        shard=args.shard,
     )
     reporter = _reporter(args, len(feeds), stdout, stderr)
     try:
@@ -261,4 +285,16 @@ def main(
         return _check_archive(args.output, stdout, stderr) if args.output else EXIT_OK
     if args.command == "status":
         return _status(config, args, stdout)
+    if args.command == "index":
+        try:
+            with Archive(args.output).lock():
+                changed = rebuild_index(Archive(args.output))
+        except LockHeldError as exc:
+            error(stderr, str(exc))
+            return EXIT_LOCKED
+        except StoreError as exc:
+            error(stderr, str(exc))
+            return EXIT_FEED_FAILED
+        say(stdout, f"{args.output}: {len(changed)} index pages written")
+        return EXIT_OK
     return _run(config, args, stdout, stderr)

@@ -49,9 +49,9 @@ def next_health(previous: FeedHealth | None, outcome: FeedOutcome, now: datetime
     )
 
 
-def load_health(state_dir: Path) -> dict[str, FeedHealth]:
+def load_health(path: Path) -> dict[str, FeedHealth]:
     try:
-        document = json.loads((state_dir / HEALTH_FILE).read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8"))
         known = {f.name for f in fields(FeedHealth)}
         return {
             name: FeedHealth(**{k: v for k, v in record.items() if k in known})

@@ -36,6 +36,7 @@ from archiver.models import (
     Status,
     parse_instant,
 )
+from archiver.shard import Shard
 from archiver.store import Archive
 from archiver.workers import Workers, default_workers
 
@@ -48,16 +49,27 @@ class RunOptions:
     feed_names: tuple[str, ...] = ()  # empty: every feed
     dry_run: bool = False
     wait: float = 0.0  # seconds to wait for another run's lock before giving up
+    shard: Shard | None = None
 
 
-def select_feeds(config: Config, names: tuple[str, ...]) -> tuple[FeedConfig, ...]:
-    if not names:
-        return config.feeds
-    by_name = {feed.name: feed for feed in config.feeds}
-    unknown = [n for n in names if n not in by_name]
-    if unknown:
-        raise KeyError(unknown[0])
-    return tuple(by_name[n] for n in dict.fromkeys(names))
+def select_feeds(
+    config: Config, names: tuple[str, ...], shard: Shard | None = None
+) -> tuple[FeedConfig, ...]:
+    """The feeds named (KeyError for a name the config lacks), of the shard if there is one."""
+    feeds = config.feeds
+    if names:
+        by_name = {feed.name: feed for feed in config.feeds}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise KeyError(unknown[0])
+        feeds = tuple(by_name[n] for n in dict.fromkeys(names))
+    return tuple(f for f in feeds if shard.holds(f.url)) if shard else feeds
+
+
+def rebuild_index(archive: Archive) -> list[str]:
+    """The index pages from the catalog of every shard; the pages that changed."""
+    catalog = archive.catalog.reconcile(archive.root, archive.scan_ids(remove_temporary=False))
+    return archive.write_pages(render_pages(catalog.values()))
 
 
 @dataclass
@@ -235,7 +247,10 @@ def _finish(run: _Run, config: Config, report: RunReport, *, dry_run: bool) -> N
     if dry_run:
         return
     run.archive.save_health(health)
-    if config.index and report.new and not report.aborted:
+    # A shard sees only part of the archive's new entries: pages built by parallel
+    # shards would clash, so `archiver index` builds them once the shards are merged.
+    sharded = run.archive.shard is not None
+    if config.index and report.new and not report.aborted and not sharded:
         catalog = run.archive.catalog.reconcile(run.archive.root, run.index)
         run.archive.write_pages(render_pages(catalog.values()))
 
@@ -250,8 +265,8 @@ async def run_async(
     on_outcome: OutcomeHook | None = None,
 ) -> RunReport:
     """Archive the selected feeds. Raises LockHeldError, StoreError only before any feed."""
-    feeds = select_feeds(config, options.feed_names)
-    archive = Archive(options.output)
+    feeds = select_feeds(config, options.feed_names, options.shard)
+    archive = Archive(options.output, options.shard)
     report = RunReport()
 
     def record(outcome: FeedOutcome) -> None:

@@ -37,6 +37,7 @@ from archiver.catalog import Catalog
 from archiver.errors import LockHeldError, StoreError
 from archiver.health import HEALTH_FILE, encode_health, load_health
 from archiver.models import FeedHealth, FeedState
+from archiver.shard import Shard
 
 STATE_DIR = ".archiver"
 STATE_FILE = "state.json"
@@ -44,7 +45,7 @@ LOCK_FILE = "lock"
 STATE_VERSION = 1
 TEMP_PREFIX = ".archiver-tmp-"
 # Per-run data stays out of Git, so a quiet run gives a scheduled job nothing to commit.
-STATE_GITIGNORE = f"{LOCK_FILE}\n{HEALTH_FILE}\n{TEMP_PREFIX}*\n"
+STATE_GITIGNORE = f"{LOCK_FILE}*\nhealth*.json\n{TEMP_PREFIX}*\n"
 LOCK_POLL_SECONDS = 0.2
 
 _ID_IN_NAME = re.compile(r"([0-9a-f]{16})\.md$")
@@ -125,11 +126,15 @@ def _describe_os_error(exc: OSError, path: Path) -> str:
 class Archive:
     """One archive folder: its entries, its state and its lock."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, shard: Shard | None = None) -> None:
         self.root = root
+        self.shard = shard
+        suffix = shard.suffix if shard else ""
         self.state_dir = root / STATE_DIR
-        self.state_path = self.state_dir / STATE_FILE
-        self.catalog = Catalog(self.state_dir)
+        self.state_path = self.state_dir / STATE_FILE.replace(".json", f"{suffix}.json")
+        self.health_path = self.state_dir / HEALTH_FILE.replace(".json", f"{suffix}.json")
+        self.lock_path = self.state_dir / f"{LOCK_FILE}{suffix}"
+        self.catalog = Catalog(self.state_dir, suffix)
 
     # --- the id index -----------------------------------------------------
 
@@ -201,9 +206,22 @@ class Archive:
     ) -> tuple[dict[str, FeedState], str | None]:
         """The feeds' state, and a warning when the file cannot be used.
 
-        A damaged state file is renamed with a timestamp rather than deleted, so
-        a person can still look at it; the run goes on without it.
+        Every shard's state is read (this run's own file last, so it wins): a run
+        may follow runs that were sharded differently, or not at all.
         """
+        states: dict[str, FeedState] = {}
+        others = sorted(p for p in self.state_dir.glob("state*.json") if p != self.state_path)
+        for path in others:
+            with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+                states.update(_decode_state(path.read_bytes()))
+        own, warning = self._load_own_state(now, set_aside=set_aside)
+        return states | own, warning
+
+    def _load_own_state(
+        self, now: datetime, *, set_aside: bool
+    ) -> tuple[dict[str, FeedState], str | None]:
+        """A damaged state file is renamed with a timestamp rather than deleted, so a
+        person can still look at it; the run goes on without it."""
         try:
             raw = self.state_path.read_bytes()
         except FileNotFoundError:
@@ -217,7 +235,7 @@ class Archive:
             if not set_aside:
                 return {}, f"{damage}; ignoring it"
             aside = self.state_path.with_name(
-                f"{STATE_FILE}.corrupt-{now.strftime('%Y%m%dT%H%M%SZ')}"
+                f"{self.state_path.name}.corrupt-{now.strftime('%Y%m%dT%H%M%SZ')}"
             )
             with contextlib.suppress(OSError):
                 os.replace(self.state_path, aside)
@@ -227,6 +245,10 @@ class Archive:
             )
 
     def save_state(self, states: Mapping[str, FeedState]) -> bool:
+        """Write the state; a shard writes only the feeds it holds."""
+        if self.shard is not None:
+            shard = self.shard
+            states = {name: s for name, s in states.items() if shard.holds(s.url)}
         try:
             write_if_changed(self.state_dir / ".gitignore", STATE_GITIGNORE.encode())
             return write_if_changed(self.state_path, _encode_state(states))
@@ -236,13 +258,13 @@ class Archive:
     # --- health and pages ---------------------------------------------------------
 
     def load_health(self) -> dict[str, FeedHealth]:
-        return load_health(self.state_dir)
+        return load_health(self.health_path)
 
     def save_health(self, health: Mapping[str, FeedHealth]) -> None:
         try:
-            write_if_changed(self.state_dir / HEALTH_FILE, encode_health(health))
+            write_if_changed(self.health_path, encode_health(health))
         except OSError as exc:
-            raise StoreError(_describe_os_error(exc, self.state_dir / HEALTH_FILE)) from exc
+            raise StoreError(_describe_os_error(exc, self.health_path)) from exc
 
     def write_pages(self, pages: Mapping[str, str]) -> list[str]:
         """Write the index pages whose text changed; the paths written."""
@@ -268,9 +290,9 @@ class Archive:
         """
         try:
             self.state_dir.mkdir(parents=True, exist_ok=True)
-            handle: IO[str] = open(self.state_dir / LOCK_FILE, "a+")  # noqa: SIM115
+            handle: IO[str] = open(self.lock_path, "a+")  # noqa: SIM115
         except OSError as exc:
-            raise StoreError(_describe_os_error(exc, self.state_dir / LOCK_FILE)) from exc
+            raise StoreError(_describe_os_error(exc, self.lock_path)) from exc
         try:
             deadline = time.monotonic() + wait
             while not _try_lock(handle):
