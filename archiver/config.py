@@ -50,6 +50,10 @@ class FeedConfig:
     headers: tuple[tuple[str, str], ...] = ()
     # False only for a self-signed host the user trusts; never turned off silently.
     verify_tls: bool = True
+    # The front matter's keys and formats: default, hugo, jekyll, hexo or obsidian.
+    flavor: str = "default"
+    # Fixed keys added to every entry's front matter (the seed's `comments: false`).
+    extra: tuple[tuple[str, Any], ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -191,6 +195,36 @@ def _headers(doc: _Document, node: yaml.Node, key: str) -> tuple[tuple[str, str]
     return tuple(headers)
 
 
+FLAVORS = ("default", "hugo", "jekyll", "hexo", "obsidian")
+
+
+def _flavor(doc: _Document, node: yaml.Node, key: str) -> str:
+    value = _text(doc, node, key)
+    if value not in FLAVORS:
+        close = difflib.get_close_matches(value, FLAVORS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise doc.error(node, key, f"expected one of {', '.join(FLAVORS)}, got {value!r}{hint}")
+    return value
+
+
+def _is_plain(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(_is_plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _extra(doc: _Document, node: yaml.Node, key: str) -> tuple[tuple[str, Any], ...]:
+    pairs = []
+    for name, (_, value_node) in doc.mapping(node, key).items():
+        value = doc.value(value_node)
+        if not _is_plain(value):
+            raise doc.error(
+                value_node, f"{key}.{name}", "expected text, a number, true/false or a list of them"
+            )
+        pairs.append((name, value))
+    return tuple(pairs)
+
+
 def _timezone(doc: _Document, node: yaml.Node, key: str) -> str:
     value = _text(doc, node, key)
     try:
@@ -240,6 +274,8 @@ FEED_KEYS: dict[str, Validator] = {
     "retries": _number(0, integer=True),
     "headers": _headers,
     "verify_tls": _boolean,
+    "flavor": _flavor,
+    "extra": _extra,
 }
 # Keys about the run as a whole: meaningful in `defaults:` only.
 RUN_KEYS: dict[str, Validator] = {

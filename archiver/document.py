@@ -7,7 +7,7 @@ from datetime import datetime
 
 from archiver.config import FeedConfig
 from archiver.convert import Converted, html_to_markdown, is_real_image, text_to_markdown
-from archiver.frontmatter import front_matter, render
+from archiver.frontmatter import front_matter, iso_date, render
 from archiver.models import Document, Entry, ParsedFeed
 from archiver.paths import entry_relpath, slugify
 from archiver.text import clean_line, excerpt
@@ -70,5 +70,5 @@ def build_document(
         relpath=relpath,
         text=render(matter, body.markdown),
         title=title,
-        date=matter["date"],
+        date=iso_date(date, feed.zone),  # for the catalog, whatever the flavour calls it
     )

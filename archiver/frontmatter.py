@@ -6,7 +6,8 @@ yaml.safe_dump chooses the quoting, so no title, however hostile (`---`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,6 +35,141 @@ def merge_categories(configured: Sequence[str], tags: Sequence[str]) -> list[str
     return list(merged.values())
 
 
+def _present(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """The pairs whose value is there: absent facts are left out, never written as null."""
+    return {key: value for key, value in pairs if value not in (None, "", [], {})}
+
+
+def _enclosures(entry: Entry) -> list[dict[str, Any]]:
+    return [
+        _present((("url", e.url), ("type", e.type), ("length", e.length))) for e in entry.enclosures
+    ]
+
+
+def _default(
+    entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str | None
+) -> Pairs:
+    zone = feed.zone
+    updated = iso_date(entry.updated, zone) if entry.updated and entry.updated != date else None
+    return [
+        ("title", title),
+        ("author", entry.author),
+        ("date", iso_date(date, zone)),
+        ("updated", updated),
+        ("categories", merge_categories(feed.categories, entry.tags)),
+        ("url", entry.link),
+        ("id", entry.id),
+        ("feed", {"name": feed.name, "url": feed.url}),
+        ("image", image),
+        ("enclosures", _enclosures(entry)),
+    ]
+
+
+def _hugo(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str | None) -> Pairs:
+    # https://gohugo.io/content-management/front-matter/: `url` would replace the
+    # page's own path, and fields of our own belong under `params`.
+    zone = feed.zone
+    lastmod = iso_date(entry.updated, zone) if entry.updated and entry.updated != date else None
+    params = _present(
+        (
+            ("author", entry.author),
+            ("source_url", entry.link),
+            ("id", entry.id),
+            ("feed", {"name": feed.name, "url": feed.url}),
+            ("enclosures", _enclosures(entry)),
+        )
+    )
+    return [
+        ("title", title),
+        ("date", iso_date(date, zone)),
+        ("lastmod", lastmod),
+        ("draft", False),
+        ("categories", list(feed.categories)),
+        ("tags", list(entry.tags)),
+        ("images", [image] if image else None),
+        ("params", params),
+    ]
+
+
+def _jekyll(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str | None) -> Pairs:
+    # https://jekyllrb.com/docs/front-matter/: the date as YYYY-MM-DD HH:MM:SS +/-TTTT.
+    zone = feed.zone
+    return [
+        ("layout", "post"),
+        ("title", title),
+        ("date", date.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %z")),
+        ("categories", list(feed.categories)),
+        ("tags", list(entry.tags)),
+        ("author", entry.author),
+        ("image", image),
+        ("source_url", entry.link),
+        ("id", entry.id),
+        ("feed", {"name": feed.name, "url": feed.url}),
+        ("enclosures", _enclosures(entry)),
+    ]
+
+
+def _hexo(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str | None) -> Pairs:
+    # https://hexo.io/docs/front-matter: title, date, updated, categories, tags; the
+    # lead image as `headimg` and `thumbnail`, the keys themes read (the seed has both).
+    zone = feed.zone
+    updated = iso_date(entry.updated, zone) if entry.updated and entry.updated != date else None
+    return [
+        ("title", title),
+        ("categories", list(feed.categories)),
+        ("tags", list(entry.tags)),
+        ("headimg", image),
+        ("author", entry.author),
+        ("date", iso_date(date, zone)),
+        ("updated", updated),
+        ("thumbnail", image),
+        ("source_url", entry.link),
+        ("id", entry.id),
+        ("enclosures", _enclosures(entry)),
+    ]
+
+
+_TAG_BREAKS = re.compile(r"[\s#,]+")
+
+
+def obsidian_tag(name: str) -> str:
+    """A tag Obsidian accepts: no spaces, no '#', not only digits."""
+    tag = _TAG_BREAKS.sub("-", name).strip("-")
+    return f"_{tag}" if tag.isdigit() else tag
+
+
+def _obsidian(
+    entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str | None
+) -> Pairs:
+    # https://help.obsidian.md/properties: a date & time property has no offset.
+    zone = feed.zone
+    tags = [obsidian_tag(t) for t in merge_categories(feed.categories, entry.tags)]
+    updated = entry.updated if entry.updated and entry.updated != date else None
+    return [
+        ("title", title),
+        ("aliases", [title]),
+        ("tags", [t for t in dict.fromkeys(tags) if t]),
+        ("created", date.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S")),
+        ("updated", updated.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S") if updated else None),
+        ("author", entry.author),
+        ("url", entry.link),
+        ("image", image),
+        ("id", entry.id),
+        ("feed", feed.name),
+        ("enclosures", _enclosures(entry)),
+    ]
+
+
+Pairs = list[tuple[str, Any]]
+FLAVORS: dict[str, Callable[[Entry, FeedConfig, str, datetime, str | None], Pairs]] = {
+    "default": _default,
+    "hugo": _hugo,
+    "jekyll": _jekyll,
+    "hexo": _hexo,
+    "obsidian": _obsidian,
+}
+
+
 def front_matter(
     entry: Entry,
     *,
@@ -42,29 +178,9 @@ def front_matter(
     date: datetime,
     image: str | None,
 ) -> dict[str, Any]:
-    """The keys in a fixed order; absent facts are left out, never written as null."""
-    zone = feed.zone
-    matter: dict[str, Any] = {"title": title}
-    if entry.author:
-        matter["author"] = entry.author
-    matter["date"] = iso_date(date, zone)
-    if entry.updated and entry.updated != date:
-        matter["updated"] = iso_date(entry.updated, zone)
-    categories = merge_categories(feed.categories, entry.tags)
-    if categories:
-        matter["categories"] = categories
-    if entry.link:
-        matter["url"] = entry.link
-    matter["id"] = entry.id
-    matter["feed"] = {"name": feed.name, "url": feed.url}
-    if image:
-        matter["image"] = image
-    if entry.enclosures:
-        matter["enclosures"] = [
-            {k: v for k, v in (("url", e.url), ("type", e.type), ("length", e.length)) if v}
-            for e in entry.enclosures
-        ]
-    return matter
+    """The keys of the feed's flavour in a fixed order, then its `extra:` keys."""
+    matter = _present(FLAVORS[feed.flavor](entry, feed, title, date, image))
+    return matter | dict(feed.extra)
 
 
 def render(matter: dict[str, Any], body: str) -> str:

@@ -6,7 +6,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archiver.config import FeedConfig
+from archiver.config import FLAVORS, FeedConfig
 from archiver.frontmatter import front_matter, merge_categories, render
 from archiver.models import Enclosure, Entry
 from archiver.text import clean_line
@@ -129,3 +129,11 @@ def test_any_title_reads_back(raw: str) -> None:
     assert loaded["title"] == title
     assert loaded.get("author") == author
     assert loaded["id"] == "61b020c61b8d24fa"
+
+
+@given(st.sampled_from(FLAVORS), st.one_of(st.sampled_from(HOSTILE), st.text()))
+def test_every_flavour_keeps_any_title(flavor: str, raw: str) -> None:
+    title = clean_line(raw) or "Untitled"
+    feed = FeedConfig(name="f", url="https://example.org/f", flavor=flavor)
+    matter = front_matter(entry(), feed=feed, title=title, date=DATE, image=None)
+    assert parse(render(matter, "body"))["title"] == title
