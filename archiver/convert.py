@@ -48,6 +48,8 @@ BLOCK_ELEMENTS = (
     "hr", "section", "article", "figure",
 )  # fmt: skip
 LISTS = frozenset({"ul", "ol", "menu", "dir"})
+# What an inline element cannot hold in Markdown (for most, a fenced block).
+_NOT_INSIDE = {"code": (*BLOCK_ELEMENTS, "a"), "kbd": ("pre", "a"), "samp": ("pre", "a")}
 INLINE_ELEMENTS = frozenset(
     {
         "a", "abbr", "b", "big", "cite", "code", "del", "em", "font", "i", "ins", "kbd", "mark",
@@ -202,8 +204,33 @@ def _clean_anchor(anchor: Tag, base: str | None) -> None:
     if url and _scheme_allowed(url, LINK_SCHEMES):
         anchor.attrs = {k: v for k, v in anchor.attrs.items() if k == "title"}
         anchor["href"] = url
+        _drop_trailing_breaks(anchor)
     else:
         anchor.unwrap()  # the text stays, the javascript: goes
+
+
+def _drop_trailing_breaks(anchor: Tag) -> None:
+    """A <br> that ends a link's text becomes a backslash before `](`, escaping the `]`."""
+    for br in reversed(anchor.find_all("br")):
+        after = "".join(s for s in br.find_all_next(string=True) if anchor in s.parents)
+        if after.strip():
+            return
+        br.decompose()
+
+
+def _wrap_stray_cells(soup: BeautifulSoup, first: Tag) -> None:
+    """Cells outside any row (`<tbody><th>…</th><tr>…`) into a row of their own: left
+    alone, their line runs into the next row's and the table loses both."""
+    row = soup.new_tag("tr")
+    cells = [first]
+    for sibling in first.next_siblings:
+        if isinstance(sibling, Tag) and sibling.name in ("td", "th"):
+            cells.append(sibling)
+        elif isinstance(sibling, Tag) or str(sibling).strip():
+            break
+    first.insert_before(row)
+    for cell in cells:
+        row.append(cell.extract())
 
 
 def _clean_tree(soup: BeautifulSoup, base: str | None) -> list[str]:
@@ -213,10 +240,11 @@ def _clean_tree(soup: BeautifulSoup, base: str | None) -> list[str]:
         if element.decomposed:  # inside something already dropped
             continue
         name = element.name
-        if name in INLINE_ELEMENTS and element.find(BLOCK_ELEMENTS if name == "code" else "pre"):
+        if name in INLINE_ELEMENTS and element.find(_NOT_INSIDE.get(name, "pre")):
             # Markdown cannot nest a block in inline markup: `*` or a code span
             # around a fenced block moves the fence off the start of its line, and
-            # the code it holds, no longer fenced, would be read as HTML.
+            # the code it holds, no longer fenced, would be read as HTML. Nor can a
+            # code span hold a link: the code's look goes, its link's address stays.
             element.unwrap()
         elif name in DROPPED_ELEMENTS:
             element.decompose()
@@ -231,10 +259,20 @@ def _clean_tree(soup: BeautifulSoup, base: str | None) -> list[str]:
         elif name == "li" and (element.parent is None or element.parent.name not in LISTS):
             # A stray <li> would put its bullet (and a fence) in the middle of a line.
             element.wrap(soup.new_tag("ul"))
+        elif name in ("td", "th") and element.parent is not None and element.parent.name != "tr":
+            _wrap_stray_cells(soup, element)
     return images
 
 
 class _Converter(MarkdownConverter):
+    def convert_code(self, el: Any, text: str, parent_tags: set[str]) -> str:
+        converted = str(super().convert_code(el, text, parent_tags))  # type: ignore[misc]
+        if parent_tags & {"td", "th"}:
+            # In a table a `|` ends the cell, even inside a code span, unless escaped
+            # (GitHub Flavored Markdown, "Tables").
+            converted = converted.replace("|", "\\|")
+        return converted
+
     def convert_pre(self, el: Any, text: str, parent_tags: set[str]) -> str:
         # A fence must be longer than any run of backticks in the code, or the
         # code could close it early and the rest would be read as Markdown.
@@ -253,11 +291,12 @@ class _Converter(MarkdownConverter):
         return str(super().convert_a(el, text, parent_tags))  # type: ignore[misc]
 
     def convert_img(self, el: Any, text: str, parent_tags: set[str]) -> str:
-        if el.get("src"):
-            el["src"] = _markdown_destination(el["src"])
-        if el.get("alt"):
-            el["alt"] = el["alt"].replace("[", "\\[").replace("]", "\\]")
-        return str(super().convert_img(el, text, parent_tags))  # type: ignore[misc]
+        # Always the image: markdownify writes only the alt text of an image whose
+        # parent is not listed as allowed inline, and so lost images in table cells.
+        alt = " ".join((el.get("alt") or "").split()).replace("[", "\\[").replace("]", "\\]")
+        title = el.get("title")
+        title_part = ' "{}"'.format(title.replace('"', '\\"')) if title else ""
+        return f"![{alt}]({_markdown_destination(el.get('src') or '')}{title_part})"
 
 
 def _code_language(pre: Any) -> str | None:
@@ -275,7 +314,6 @@ _CONVERTER = _Converter(
     newline_style=BACKSLASH,
     escape_misc=True,  # so '# ', '1.', '---' and '<script>' in text stay literal text
     code_language_callback=_code_language,
-    keep_inline_images_in=["td", "th", "a", "h1", "h2", "h3", "h4", "h5", "h6"],
 )
 
 
@@ -306,7 +344,7 @@ def _tidy(markdown: str) -> str:
 
 
 def html_to_markdown(html: str, base: str | None = None) -> Converted:
-    soup = BeautifulSoup(html, "html.parser")
+    soup = BeautifulSoup(html, "lxml")
     images = _clean_tree(soup, base)
     markdown = _CONVERTER.convert_soup(soup)
     return Converted(markdown=_tidy(markdown), images=tuple(dict.fromkeys(images)))

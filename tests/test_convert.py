@@ -270,3 +270,38 @@ def test_blocks_inside_inline_markup_stay_fenced(html: str) -> None:
     # starts its line: the "code" would be read as HTML.
     out = md(html)
     assert not re.search(r"(?<!\\)<script", _outside_code(out), re.IGNORECASE)
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        pytest.param(
+            "<table><tr><td><div><img src='https://e.org/x.png' alt='chart'></div></td></tr></table>",
+            "![chart](https://e.org/x.png)",
+            id="image-in-table-cell",
+        ),
+        pytest.param(
+            "<p><a href='https://e.org/a'>Epson<br>\n</a>Thursday</p>",
+            "[Epson](https://e.org/a)Thursday",
+            id="break-ending-link-text",
+        ),
+        pytest.param(
+            "<code><a href='https://e.org/d'>-define</a> x</code>",
+            "[-define](https://e.org/d) x",
+            id="link-in-code",
+        ),
+        pytest.param(
+            "<table><tbody><th>A</th><th>B</th><tr><td>1</td><td>2</td></tr></tbody></table>",
+            "| A | B |\n| --- | --- |\n| 1 | 2 |",
+            id="cells-outside-a-row",
+        ),
+        pytest.param(
+            "<table><tr><td><code>a | b</code></td></tr></table>",
+            "`a \\| b`",
+            id="pipe-in-code-in-table",
+        ),
+        pytest.param("<ul><li>one<li>two</ul>", "- one\n- two", id="implied-end-tags"),
+    ],
+)
+def test_what_the_fidelity_test_found(html: str, expected: str) -> None:
+    assert expected in md(html)
