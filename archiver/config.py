@@ -54,6 +54,10 @@ class FeedConfig:
     flavor: str = "default"
     # Fixed keys added to every entry's front matter (the seed's `comments: false`).
     extra: tuple[tuple[str, Any], ...] = ()
+    # "download" keeps each image inside the archive; "link" leaves the remote URL.
+    images: str = "link"
+    # Image addresses on loopback or private networks are refused unless this is true.
+    allow_private: bool = False
 
     @property
     def zone(self) -> ZoneInfo:
@@ -195,6 +199,16 @@ def _headers(doc: _Document, node: yaml.Node, key: str) -> tuple[tuple[str, str]
     return tuple(headers)
 
 
+def _choice(*choices: str) -> Validator:
+    def validate(doc: _Document, node: yaml.Node, key: str) -> str:
+        value = _text(doc, node, key)
+        if value not in choices:
+            raise doc.error(node, key, f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    return validate
+
+
 FLAVORS = ("default", "hugo", "jekyll", "hexo", "obsidian")
 
 
@@ -276,6 +290,8 @@ FEED_KEYS: dict[str, Validator] = {
     "verify_tls": _boolean,
     "flavor": _flavor,
     "extra": _extra,
+    "images": _choice("link", "download"),
+    "allow_private": _boolean,
 }
 # Keys about the run as a whole: meaningful in `defaults:` only.
 RUN_KEYS: dict[str, Validator] = {

@@ -168,7 +168,7 @@ def _scheme_allowed(url: str, schemes: frozenset[str]) -> bool:
     return scheme in schemes or (scheme == "" and not url.startswith("//"))
 
 
-def _markdown_destination(url: str) -> str:
+def markdown_destination(url: str) -> str:
     # Spaces, parentheses and angle brackets would end or split a Markdown link.
     return quote(url, safe="/:?#[]@!$&'*+,;=%~-._")
 
@@ -286,7 +286,7 @@ class _Converter(MarkdownConverter):
 
     def convert_a(self, el: Any, text: str, parent_tags: set[str]) -> str:
         if el.get("href"):
-            el["href"] = _markdown_destination(el["href"])
+            el["href"] = markdown_destination(el["href"])
         # The stubs markdownify ships do not declare its convert_* methods.
         return str(super().convert_a(el, text, parent_tags))  # type: ignore[misc]
 
@@ -296,7 +296,7 @@ class _Converter(MarkdownConverter):
         alt = " ".join((el.get("alt") or "").split()).replace("[", "\\[").replace("]", "\\]")
         title = el.get("title")
         title_part = ' "{}"'.format(title.replace('"', '\\"')) if title else ""
-        return f"![{alt}]({_markdown_destination(el.get('src') or '')}{title_part})"
+        return f"![{alt}]({markdown_destination(el.get('src') or '')}{title_part})"
 
 
 def _code_language(pre: Any) -> str | None:

@@ -55,9 +55,8 @@ def build_document(
     # character (NEL, U+2028) would not survive a YAML round trip.
     title = clean_line(entry.title) or fallback_title(body.markdown)
     date = entry.published or entry.updated or first_seen
-    matter = front_matter(
-        entry, feed=feed, title=title, date=date, image=lead_image(entry, body, parsed)
-    )
+    lead = lead_image(entry, body, parsed)
+    matter = front_matter(entry, feed=feed, title=title, date=date, image=lead)
     relpath = entry_relpath(
         feed.path,
         date=date.astimezone(feed.zone),
@@ -71,4 +70,5 @@ def build_document(
         text=render(matter, body.markdown),
         title=title,
         date=iso_date(date, feed.zone),  # for the catalog, whatever the flavour calls it
+        images=tuple(dict.fromkeys([*([lead] if lead else []), *body.images])),
     )

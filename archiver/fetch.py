@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
+import socket
 import zlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timezone
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import tenacity
@@ -37,8 +41,11 @@ RETRY_STATUSES = frozenset({408, 429})
 # Encodings we can inflate in bounded pieces; the only ones we ask for.
 DECODABLE_ENCODINGS = ("gzip", "x-gzip", "deflate")
 DECODE_PIECE = 64 * 1024
+IMAGE_MAX_BYTES = 15 * 1024 * 1024
+IMAGE_ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/gif,image/svg+xml,image/*;q=0.8"
 PERMANENT_REDIRECTS = frozenset({301, 308})
 
+T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], datetime]
 
@@ -112,17 +119,15 @@ def _status_error(response: httpx.Response, now: datetime) -> FetchError:
     return FetchError(message, status=status)
 
 
-def _transport_error(exc: httpx.HTTPError, feed: FeedConfig) -> FetchError:
-    host = host_of(feed.url)
+def _transport_error(exc: httpx.HTTPError, url: str, timeout: float) -> FetchError:
+    host = host_of(url)
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.TooManyRedirects):
         return FetchError(f"too many redirects (more than {DEFAULT_MAX_REDIRECTS})")
     if isinstance(exc, httpx.ConnectTimeout):
         return RetryableFetchError(f"timed out connecting to {host}")
     if isinstance(exc, httpx.TimeoutException):
-        return RetryableFetchError(
-            f"timed out waiting for {host} ({feed.timeout:g} s without data)"
-        )
+        return RetryableFetchError(f"timed out waiting for {host} ({timeout:g} s without data)")
     if isinstance(exc, httpx.ConnectError):
         if "CERTIFICATE_VERIFY_FAILED" in detail:
             detail += " (if you trust this host's certificate, set verify_tls: false for this feed)"
@@ -181,6 +186,30 @@ class BoundedDecoder:
             raise FetchError(f"the compressed response is corrupt: {exc}") from None
 
 
+async def private_address_problem(url: str) -> str | None:
+    """Why `url` must not be fetched on a feed's say-so, or None: it names (or its host
+    resolves to) a loopback, private, link-local, multicast or otherwise non-public address."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, parts.port or 443, type=socket.SOCK_STREAM
+            )
+        except OSError as exc:
+            return f"cannot resolve {host}: {exc}"
+        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    for address in addresses:
+        if not address.is_global or address.is_multicast:
+            return (
+                f"refused: {host} is {address}, a private or local address "
+                "(allow_private: true lets a feed's images through)"
+            )
+    return None
+
+
 def _too_large(limit: int) -> FetchError:
     return FetchError(f"too large: the feed is over the {limit:,} byte limit (max_bytes)")
 
@@ -223,6 +252,9 @@ class Fetcher:
                 ) from None
 
     async def _fetch_with_retries(self, feed: FeedConfig, state: FeedState | None) -> FetchResult:
+        return await self._with_retries(feed, lambda: self._fetch_once(feed, state))
+
+    async def _with_retries(self, feed: FeedConfig, operation: Callable[[], Awaitable[T]]) -> T:
         retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(feed.retries + 1),
             wait=self._wait,
@@ -233,7 +265,7 @@ class Fetcher:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._fetch_once(feed, state)
+                    return await operation()
         except RetryableFetchError as exc:
             notes = []
             if exc.retry_after is not None and exc.retry_after > self._retry_after_cap:
@@ -277,23 +309,71 @@ class Fetcher:
                     return self._result(response, b"", state)
                 if response.status_code >= 400:
                     raise _status_error(response, self._clock())
-                return self._result(response, await self._read_body(response, feed), state)
+                body = await self._read_body(response, feed.max_bytes)
+                return self._result(response, body, state)
         except httpx.HTTPError as exc:
-            raise _transport_error(exc, feed) from exc
+            raise _transport_error(exc, feed.url, feed.timeout) from exc
 
     @staticmethod
-    async def _read_body(response: httpx.Response, feed: FeedConfig) -> bytes:
+    async def _read_body(response: httpx.Response, limit: int) -> bytes:
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > feed.max_bytes:
-            raise _too_large(feed.max_bytes)
+        if declared.isdigit() and int(declared) > limit:
+            raise _too_large(limit)
         decoder = BoundedDecoder(response.headers.get("content-encoding", ""))
         body = bytearray()
         async for raw in response.aiter_raw():
             for piece in decoder.decode(raw):
                 body += piece
-                if len(body) > feed.max_bytes:
-                    raise _too_large(feed.max_bytes)
+                if len(body) > limit:
+                    raise _too_large(limit)
         return bytes(body)
+
+    # --- images -------------------------------------------------------------------
+
+    async def fetch_image(self, url: str, feed: FeedConfig) -> tuple[bytes, str]:
+        """An image's bytes and media type, within the feed's limits and retries.
+
+        The address comes from feed content, which anyone can write: unless the
+        feed allows it, one that resolves to a loopback, private, link-local or
+        multicast address is refused, at every redirect. No Referer is sent, the
+        only request hotlink-protected hosts (the seed's among them) answer.
+        """
+        async with self._host_slots[host_of(url)], self._slots:
+            try:
+                return await asyncio.wait_for(
+                    self._with_retries(feed, lambda: self._image_once(url, feed)), feed.deadline
+                )
+            except asyncio.TimeoutError:
+                raise FetchError(f"gave up after the {feed.deadline:g} s deadline") from None
+
+    async def _image_once(self, url: str, feed: FeedConfig) -> tuple[bytes, str]:
+        client = self._client if feed.verify_tls else self._insecure_client
+        for _ in range(DEFAULT_MAX_REDIRECTS + 1):
+            if not feed.allow_private:
+                problem = await private_address_problem(url)
+                if problem:
+                    raise FetchError(problem)
+            try:
+                async with client.stream(
+                    "GET",
+                    url,
+                    headers={"Accept": IMAGE_ACCEPT},
+                    timeout=feed.timeout,
+                    follow_redirects=False,
+                ) as response:
+                    if response.is_redirect:
+                        url = str(response.url.join(response.headers["location"]))
+                        continue
+                    if response.status_code >= 400:
+                        raise _status_error(response, self._clock())
+                    media_type = response.headers.get("content-type", "").split(";")[0]
+                    media_type = media_type.strip().lower()
+                    if not media_type.startswith("image/"):
+                        raise FetchError(f"not an image: {media_type or 'no Content-Type'}")
+                    return await self._read_body(response, IMAGE_MAX_BYTES), media_type
+            except httpx.HTTPError as exc:
+                raise _transport_error(exc, url, feed.timeout) from exc
+        raise FetchError(f"too many redirects (more than {DEFAULT_MAX_REDIRECTS})")
 
     @staticmethod
     def _result(response: httpx.Response, body: bytes, state: FeedState | None) -> FetchResult:

@@ -88,6 +88,7 @@ class Document:
     text: str
     title: str
     date: str  # ISO 8601, as in the front matter
+    images: tuple[str, ...] = ()  # every image it shows, the lead image first
 
 
 def parse_instant(value: str | None) -> datetime:

@@ -24,6 +24,7 @@ from archiver.config import Config, FeedConfig
 from archiver.errors import FeedError, StoreError
 from archiver.fetch import Clock, Fetcher, Sleep, make_client, utcnow
 from archiver.health import next_health
+from archiver.images import ImageKeeper
 from archiver.index import render_pages
 from archiver.models import (
     CatalogEntry,
@@ -120,7 +121,7 @@ class _Run:
         return FeedOutcome(feed.name, feed.url, Status.FAILED, http_status=status, error=str(error))
 
     async def archive_feed(
-        self, feed: FeedConfig, fetched: FetchResult, workers: Workers
+        self, feed: FeedConfig, fetched: FetchResult, workers: Workers, images: ImageKeeper
     ) -> FeedOutcome:
         if fetched.not_modified:
             self._set_state(feed, self._state_after(feed, fetched))
@@ -150,15 +151,17 @@ class _Run:
         fresh = list({e.id: e for e in reversed(parsed.entries) if e.id not in self.index}.values())
         fresh.reverse()
         seen = len(parsed.entries) - len(fresh)
-        documents = await workers.convert(fresh, feed, parsed, self.started)
+        converted = await workers.convert(fresh, feed, parsed, self.started)
+        failures = [c for c in converted if isinstance(c, str)]
+        documents = [c for c in converted if isinstance(c, Document)]
+        warnings += failures
+        if feed.images == "download" and not self.dry_run:
+            documents, image_warnings = await images.keep(documents, feed)
+            warnings += image_warnings
 
         written: list[CatalogEntry] = []
-        skipped_entries = 0
         for document in documents:
-            if isinstance(document, str):
-                warnings.append(document)
-                skipped_entries += 1
-            elif document.id in self.index:
+            if document.id in self.index:
                 seen += 1  # the same article came through another feed meanwhile
             else:
                 self._write(feed, document, written)
@@ -166,7 +169,7 @@ class _Run:
             self.archive.sync_folders(entry.path for entry in written)
             self.archive.catalog.append(written)
         state = self._state_after(feed, fetched)
-        if skipped_entries:
+        if failures:
             # Forget the validators so the skipped entries are tried again next run.
             state = replace(state, etag=None, last_modified=None)
         self._set_state(feed, state)
@@ -180,7 +183,7 @@ class _Run:
             written=tuple(written),
             warnings=tuple(warnings),
             bytes=len(fetched.body),
-            body_sha256=None if skipped_entries else digest,
+            body_sha256=None if failures else digest,
         )
 
     def _same_body_as_last_time(self, feed: FeedConfig, digest: str) -> bool:
@@ -213,8 +216,10 @@ class _Run:
 
 async def _fetch_and_archive(
     run: _Run,
+    *,
     fetcher: Fetcher,
     workers: Workers,
+    images: ImageKeeper,
     slots: asyncio.Semaphore,
     feed: FeedConfig,
 ) -> tuple[FeedOutcome, str | None]:
@@ -229,7 +234,7 @@ async def _fetch_and_archive(
             # Feeds are parsed and converted side by side, so every worker has work;
             # the slots bound how many parsed feeds wait in memory at once.
             async with slots:
-                outcome = await run.archive_feed(feed, fetched, workers)
+                outcome = await run.archive_feed(feed, fetched, workers, images)
     except StoreError as exc:
         # The archive cannot take more: this feed's state is not advanced, so the
         # next run fetches what was missed.
@@ -306,8 +311,13 @@ async def run_async(
                 insecure_client=insecure,
             )
             slots = asyncio.Semaphore(2 * workers.count)
+            images = ImageKeeper(fetcher, archive)
             pending = [
-                asyncio.ensure_future(_fetch_and_archive(run, fetcher, workers, slots, feed))
+                asyncio.ensure_future(
+                    _fetch_and_archive(
+                        run, fetcher=fetcher, workers=workers, images=images, slots=slots, feed=feed
+                    )
+                )
                 for feed in to_fetch
             ]
             try:

@@ -191,6 +191,16 @@ class Archive:
             raise StoreError(_describe_os_error(exc, path)) from exc
         return path
 
+    def store_asset(self, relpath: str, data: bytes) -> str:
+        """Keep a content-addressed file (an image) unless it is there already."""
+        path = self.root / relpath
+        if not path.exists():
+            try:
+                write_atomic(path, data)
+            except OSError as exc:
+                raise StoreError(_describe_os_error(exc, path)) from exc
+        return relpath
+
     def sync_folders(self, relpaths: Iterable[str]) -> None:
         """Make the renames of freshly written entries durable, each folder once."""
         for folder in sorted({(self.root / relpath).parent for relpath in relpaths}):

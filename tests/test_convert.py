@@ -276,7 +276,8 @@ def test_blocks_inside_inline_markup_stay_fenced(html: str) -> None:
     ("html", "expected"),
     [
         pytest.param(
-            "<table><tr><td><div><img src='https://e.org/x.png' alt='chart'></div></td></tr></table>",
+            "<table><tr><td><div><img src='https://e.org/x.png' alt='chart'></div></td></tr>"
+            "</table>",
             "![chart](https://e.org/x.png)",
             id="image-in-table-cell",
         ),
