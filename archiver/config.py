@@ -58,6 +58,8 @@ class FeedConfig:
     images: str = "link"
     # Image addresses on loopback or private networks are refused unless this is true.
     allow_private: bool = False
+    # Fetch each new entry's page for its article: true, false, or "auto" for teasers.
+    fulltext: bool | str = False
 
     @property
     def zone(self) -> ZoneInfo:
@@ -209,6 +211,13 @@ def _choice(*choices: str) -> Validator:
     return validate
 
 
+def _fulltext(doc: _Document, node: yaml.Node, key: str) -> bool | str:
+    value = doc.value(node)
+    if isinstance(value, bool) or value == "auto":
+        return value  # type: ignore[no-any-return]
+    raise doc.error(node, key, f"expected true, false or auto, got {_kind(node)}")
+
+
 FLAVORS = ("default", "hugo", "jekyll", "hexo", "obsidian")
 
 
@@ -291,6 +300,7 @@ FEED_KEYS: dict[str, Validator] = {
     "flavor": _flavor,
     "extra": _extra,
     "images": _choice("link", "download"),
+    "fulltext": _fulltext,
     "allow_private": _boolean,
 }
 # Keys about the run as a whole: meaningful in `defaults:` only.

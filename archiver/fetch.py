@@ -43,6 +43,8 @@ DECODABLE_ENCODINGS = ("gzip", "x-gzip", "deflate")
 DECODE_PIECE = 64 * 1024
 IMAGE_MAX_BYTES = 15 * 1024 * 1024
 IMAGE_ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/gif,image/svg+xml,image/*;q=0.8"
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+PAGE_TYPES = ("text/html", "application/xhtml+xml")
 PERMANENT_REDIRECTS = frozenset({301, 308})
 
 T = TypeVar("T")
@@ -328,25 +330,55 @@ class Fetcher:
                     raise _too_large(limit)
         return bytes(body)
 
-    # --- images -------------------------------------------------------------------
+    # --- addresses from feed content: images and article pages ---------------------
 
     async def fetch_image(self, url: str, feed: FeedConfig) -> tuple[bytes, str]:
         """An image's bytes and media type, within the feed's limits and retries.
 
-        The address comes from feed content, which anyone can write: unless the
-        feed allows it, one that resolves to a loopback, private, link-local or
-        multicast address is refused, at every redirect. No Referer is sent, the
-        only request hotlink-protected hosts (the seed's among them) answer.
+        No Referer is sent, the only request hotlink-protected hosts (the seed's
+        among them) answer.
+        """
+        body, media_type, _ = await self.fetch_linked(
+            url, feed, accept=IMAGE_ACCEPT, media_types=("image/",), limit=IMAGE_MAX_BYTES
+        )
+        return body, media_type
+
+    async def fetch_page(self, url: str, feed: FeedConfig) -> tuple[bytes, str]:
+        """An entry's web page (HTML) and the address it was finally served from."""
+        body, _, final_url = await self.fetch_linked(
+            url, feed, accept=PAGE_ACCEPT, media_types=PAGE_TYPES, limit=feed.max_bytes
+        )
+        return body, final_url
+
+    async def fetch_linked(
+        self,
+        url: str,
+        feed: FeedConfig,
+        *,
+        accept: str,
+        media_types: tuple[str, ...],
+        limit: int,
+    ) -> tuple[bytes, str, str]:
+        """(body, media type, final URL) of an address that feed content names.
+
+        Anyone can write a feed: unless the feed allows it, an address that is (or
+        resolves to) loopback, private, link-local or multicast is refused, at
+        every redirect. The feed's slots, deadline and retries apply.
         """
         async with self._host_slots[host_of(url)], self._slots:
             try:
                 return await asyncio.wait_for(
-                    self._with_retries(feed, lambda: self._image_once(url, feed)), feed.deadline
+                    self._with_retries(
+                        feed, lambda: self._linked_once(url, feed, accept, media_types, limit)
+                    ),
+                    feed.deadline,
                 )
             except asyncio.TimeoutError:
                 raise FetchError(f"gave up after the {feed.deadline:g} s deadline") from None
 
-    async def _image_once(self, url: str, feed: FeedConfig) -> tuple[bytes, str]:
+    async def _linked_once(
+        self, url: str, feed: FeedConfig, accept: str, media_types: tuple[str, ...], limit: int
+    ) -> tuple[bytes, str, str]:
         client = self._client if feed.verify_tls else self._insecure_client
         for _ in range(DEFAULT_MAX_REDIRECTS + 1):
             if not feed.allow_private:
@@ -357,7 +389,7 @@ class Fetcher:
                 async with client.stream(
                     "GET",
                     url,
-                    headers={"Accept": IMAGE_ACCEPT},
+                    headers={**dict(feed.headers), "Accept": accept},
                     timeout=feed.timeout,
                     follow_redirects=False,
                 ) as response:
@@ -368,9 +400,11 @@ class Fetcher:
                         raise _status_error(response, self._clock())
                     media_type = response.headers.get("content-type", "").split(";")[0]
                     media_type = media_type.strip().lower()
-                    if not media_type.startswith("image/"):
-                        raise FetchError(f"not an image: {media_type or 'no Content-Type'}")
-                    return await self._read_body(response, IMAGE_MAX_BYTES), media_type
+                    if not media_type.startswith(media_types):
+                        wanted = " or ".join(t.rstrip("/") for t in media_types)
+                        got = media_type or "no Content-Type"
+                        raise FetchError(f"not {wanted}: {got}")
+                    return await self._read_body(response, limit), media_type, url
             except httpx.HTTPError as exc:
                 raise _transport_error(exc, url, feed.timeout) from exc
         raise FetchError(f"too many redirects (more than {DEFAULT_MAX_REDIRECTS})")

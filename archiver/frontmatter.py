@@ -61,6 +61,7 @@ def _default(
         ("id", entry.id),
         ("feed", {"name": feed.name, "url": feed.url}),
         ("image", image),
+        ("summary", entry.summary),
         ("enclosures", _enclosures(entry)),
     ]
 
@@ -87,6 +88,7 @@ def _hugo(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str
         ("categories", list(feed.categories)),
         ("tags", list(entry.tags)),
         ("images", [image] if image else None),
+        ("summary", entry.summary),
         ("params", params),
     ]
 
@@ -102,6 +104,7 @@ def _jekyll(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: s
         ("tags", list(entry.tags)),
         ("author", entry.author),
         ("image", image),
+        ("excerpt", entry.summary),
         ("source_url", entry.link),
         ("id", entry.id),
         ("feed", {"name": feed.name, "url": feed.url}),
@@ -123,6 +126,7 @@ def _hexo(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str
         ("date", iso_date(date, zone)),
         ("updated", updated),
         ("thumbnail", image),
+        ("excerpt", entry.summary),
         ("source_url", entry.link),
         ("id", entry.id),
         ("enclosures", _enclosures(entry)),
@@ -154,6 +158,7 @@ def _obsidian(
         ("author", entry.author),
         ("url", entry.link),
         ("image", image),
+        ("summary", entry.summary),
         ("id", entry.id),
         ("feed", feed.name),
         ("enclosures", _enclosures(entry)),

@@ -298,7 +298,6 @@ def _entry(raw: Any, *, feed_url: str, home_url: str | None) -> Entry:
         content=content,
         content_type=content_type,
         content_base=base or feed_url,  # RFC 4287: the document, not the entry link
-        summary=(raw.get("summary") or None) if raw.get("content") else None,
         images=tuple(dict.fromkeys(_images(raw, base or feed_url))),
         enclosures=_enclosures(raw, base or feed_url),
     )

@@ -23,12 +23,14 @@ import httpx
 from archiver.config import Config, FeedConfig
 from archiver.errors import FeedError, StoreError
 from archiver.fetch import Clock, Fetcher, Sleep, make_client, utcnow
+from archiver.fulltext import wants_full_text, with_article
 from archiver.health import next_health
 from archiver.images import ImageKeeper
 from archiver.index import render_pages
 from archiver.models import (
     CatalogEntry,
     Document,
+    Entry,
     FeedHealth,
     FeedOutcome,
     FeedState,
@@ -121,7 +123,7 @@ class _Run:
         return FeedOutcome(feed.name, feed.url, Status.FAILED, http_status=status, error=str(error))
 
     async def archive_feed(
-        self, feed: FeedConfig, fetched: FetchResult, workers: Workers, images: ImageKeeper
+        self, feed: FeedConfig, fetched: FetchResult, tools: _Tools
     ) -> FeedOutcome:
         if fetched.not_modified:
             self._set_state(feed, self._state_after(feed, fetched))
@@ -138,7 +140,7 @@ class _Run:
                 body_sha256=digest,
             )
         try:
-            parsed = await workers.parse(fetched)
+            parsed = await tools.workers.parse(fetched)
         except FeedError as exc:
             return self.failed(feed, exc)
 
@@ -151,12 +153,14 @@ class _Run:
         fresh = list({e.id: e for e in reversed(parsed.entries) if e.id not in self.index}.values())
         fresh.reverse()
         seen = len(parsed.entries) - len(fresh)
-        converted = await workers.convert(fresh, feed, parsed, self.started)
+        if feed.fulltext:
+            fresh = await _with_full_text(fresh, feed, tools, warnings)
+        converted = await tools.workers.convert(fresh, feed, parsed, self.started)
         failures = [c for c in converted if isinstance(c, str)]
         documents = [c for c in converted if isinstance(c, Document)]
         warnings += failures
         if feed.images == "download" and not self.dry_run:
-            documents, image_warnings = await images.keep(documents, feed)
+            documents, image_warnings = await tools.images.keep(documents, feed)
             warnings += image_warnings
 
         written: list[CatalogEntry] = []
@@ -214,27 +218,54 @@ class _Run:
             self.archive.save_state(self.states)
 
 
+@dataclass(frozen=True)
+class _Tools:
+    """What every feed of a run shares: the network, the worker processes, the images."""
+
+    fetcher: Fetcher
+    workers: Workers
+    images: ImageKeeper
+    slots: asyncio.Semaphore  # bounds how many parsed feeds wait in memory at once
+
+
+async def _with_full_text(
+    entries: list[Entry], feed: FeedConfig, tools: _Tools, warnings: list[str]
+) -> list[Entry]:
+    """The entries, each with its page's article where the feed asks for it; an entry
+    whose page cannot be had or read keeps the feed's text, with a warning."""
+
+    async def one(entry: Entry) -> Entry:
+        if entry.link is None or not wants_full_text(entry, feed.fulltext):
+            return entry
+        try:
+            page, final_url = await tools.fetcher.fetch_page(entry.link, feed)
+        except FeedError as exc:
+            warnings.append(f"entry {entry.link}: the feed's text is kept, no page: {exc}")
+            return entry
+        article = await tools.workers.extract_article(page, final_url)
+        if article is None:
+            warnings.append(f"entry {entry.link}: the feed's text is kept, no article found")
+            return entry
+        return with_article(entry, article, final_url)
+
+    return list(await asyncio.gather(*(one(entry) for entry in entries)))
+
+
 async def _fetch_and_archive(
-    run: _Run,
-    *,
-    fetcher: Fetcher,
-    workers: Workers,
-    images: ImageKeeper,
-    slots: asyncio.Semaphore,
-    feed: FeedConfig,
+    run: _Run, tools: _Tools, feed: FeedConfig
 ) -> tuple[FeedOutcome, str | None]:
     """The feed's outcome, and why the run must stop if the archive could not be written."""
     started = time.monotonic()
     try:
         try:
-            fetched = await fetcher.fetch(feed, run.states.get(feed.name))
+            fetched = await tools.fetcher.fetch(feed, run.states.get(feed.name))
         except FeedError as exc:
             outcome = run.failed(feed, exc)
         else:
             # Feeds are parsed and converted side by side, so every worker has work;
             # the slots bound how many parsed feeds wait in memory at once.
-            async with slots:
-                outcome = await run.archive_feed(feed, fetched, workers, images)
+            async with tools.slots:
+                outcome = await run.archive_feed(feed, fetched, tools)
     except StoreError as exc:
         # The archive cannot take more: this feed's state is not advanced, so the
         # next run fetches what was missed.
@@ -310,15 +341,14 @@ async def run_async(
                 clock=clock,
                 insecure_client=insecure,
             )
-            slots = asyncio.Semaphore(2 * workers.count)
-            images = ImageKeeper(fetcher, archive)
+            tools = _Tools(
+                fetcher,
+                workers,
+                ImageKeeper(fetcher, archive),
+                asyncio.Semaphore(2 * workers.count),
+            )
             pending = [
-                asyncio.ensure_future(
-                    _fetch_and_archive(
-                        run, fetcher=fetcher, workers=workers, images=images, slots=slots, feed=feed
-                    )
-                )
-                for feed in to_fetch
+                asyncio.ensure_future(_fetch_and_archive(run, tools, feed)) for feed in to_fetch
             ]
             try:
                 for next_done in asyncio.as_completed(pending):

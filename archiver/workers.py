@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from archiver.config import FeedConfig
 from archiver.document import build_document
+from archiver.fulltext import extract_article
 from archiver.models import Document, Entry, FetchResult, ParsedFeed
 from archiver.parse import parse_feed
 
@@ -81,6 +82,9 @@ class Workers:
 
     async def parse(self, fetched: FetchResult) -> ParsedFeed:
         return await self._call(parse_fetched, fetched)
+
+    async def extract_article(self, page: bytes, url: str) -> str | None:
+        return await self._call(extract_article, page, url)
 
     async def convert(
         self, entries: Sequence[Entry], feed: FeedConfig, parsed: ParsedFeed, first_seen: datetime

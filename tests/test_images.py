@@ -91,7 +91,7 @@ def test_private_addresses_are_refused_by_default(server: FeedServer, tmp_path: 
 @pytest.mark.parametrize(
     ("reply", "reason"),
     [
-        (Reply(200, b"<html>no</html>", {"Content-Type": "text/html"}), "not an image: text/html"),
+        (Reply(200, b"<html>no</html>", {"Content-Type": "text/html"}), "not image: text/html"),
         (Reply(404), "HTTP 404"),
     ],
 )
