@@ -149,13 +149,17 @@ class _Run:
             warnings.append(
                 f"moved permanently to {fetched.permanent_redirect}; update its url in the config"
             )
-        # Ids are checked before any conversion: what is archived costs nothing more.
-        fresh = list({e.id: e for e in reversed(parsed.entries) if e.id not in self.index}.values())
-        fresh.reverse()
+        # Ids are checked before any conversion: what is archived costs nothing more,
+        # and of entries sharing an id the first wins.
+        fresh: dict[str, Entry] = {}
+        for entry in parsed.entries:
+            if entry.id not in self.index:
+                fresh.setdefault(entry.id, entry)
         seen = len(parsed.entries) - len(fresh)
+        entries = list(fresh.values())
         if feed.fulltext:
-            fresh = await _with_full_text(fresh, feed, tools, warnings)
-        converted = await tools.workers.convert(fresh, feed, parsed, self.started)
+            entries = await _with_full_text(entries, feed, tools, warnings)
+        converted = await tools.workers.convert(entries, feed, parsed, self.started)
         failures = [c for c in converted if isinstance(c, str)]
         documents = [c for c in converted if isinstance(c, Document)]
         warnings += failures
