@@ -65,7 +65,8 @@ class ImageKeeper:
     def __init__(self, fetcher: Fetcher, store: AssetStore) -> None:
         self._fetcher = fetcher
         self._store = store
-        self._known: dict[str, asyncio.Task[str | FetchError]] = {}
+        # By address and by what the feed allows: one feed's refusal is not another's.
+        self._known: dict[tuple[str, bool, bool], asyncio.Task[str | FetchError]] = {}
 
     async def _download(self, url: str, feed: FeedConfig) -> str | FetchError:
         try:
@@ -79,12 +80,12 @@ class ImageKeeper:
     ) -> tuple[list[Document], list[str]]:
         """The documents relinked to local copies, and a warning per image kept remote."""
         urls = dict.fromkeys(url for d in documents for url in d.images if url.startswith("http"))
-        for url in urls:
-            if url not in self._known:
-                self._known[url] = asyncio.ensure_future(self._download(url, feed))
-        results = dict(
-            zip(urls, await asyncio.gather(*(self._known[u] for u in urls)), strict=True)
-        )
+        keys = [(url, feed.allow_private, feed.verify_tls) for url in urls]
+        for key in keys:
+            if key not in self._known:
+                self._known[key] = asyncio.ensure_future(self._download(key[0], feed))
+        downloads = await asyncio.gather(*(self._known[key] for key in keys))
+        results = dict(zip(urls, downloads, strict=True))
         local = {url: r for url, r in results.items() if isinstance(r, str)}
         warnings = [
             f"image {url} kept remote: {r}"
