@@ -60,6 +60,10 @@ class FeedConfig:
     allow_private: bool = False
     # Fetch each new entry's page for its article: true, false, or "auto" for teasers.
     fulltext: bool | str = False
+    # Regular expressions by entry field (title, content, author, categories): with
+    # include, only entries matching one are kept; an entry matching any exclude is dropped.
+    include: tuple[tuple[str, str], ...] = ()
+    exclude: tuple[tuple[str, str], ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -211,6 +215,25 @@ def _choice(*choices: str) -> Validator:
     return validate
 
 
+FILTER_FIELDS = ("title", "content", "author", "categories")
+
+
+def _patterns(doc: _Document, node: yaml.Node, key: str) -> tuple[tuple[str, str], ...]:
+    """A mapping of entry field to regular expression, each checked to compile."""
+    patterns = []
+    for field, (field_node, value_node) in doc.mapping(node, key).items():
+        where = f"{key}.{field}"
+        if field not in FILTER_FIELDS:
+            raise _unknown_key(doc, field_node, where, list(FILTER_FIELDS))
+        pattern = _text(doc, value_node, where)
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise doc.error(value_node, where, f"not a valid regular expression: {exc}") from None
+        patterns.append((field, pattern))
+    return tuple(patterns)
+
+
 def _fulltext(doc: _Document, node: yaml.Node, key: str) -> bool | str:
     value = doc.value(node)
     if isinstance(value, bool) or value == "auto":
@@ -301,6 +324,8 @@ FEED_KEYS: dict[str, Validator] = {
     "extra": _extra,
     "images": _choice("link", "download"),
     "fulltext": _fulltext,
+    "include": _patterns,
+    "exclude": _patterns,
     "allow_private": _boolean,
 }
 # Keys about the run as a whole: meaningful in `defaults:` only.

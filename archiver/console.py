@@ -44,7 +44,8 @@ def outcome_line(outcome: FeedOutcome) -> str:
         return f"{outcome.name}: not modified"
     if outcome.status is Status.SKIPPED:
         return f"{outcome.name}: skipped: {outcome.error}"
-    return f"{outcome.name}: {outcome.new} new, {outcome.seen} already archived"
+    filtered = f", {outcome.filtered} filtered out" if outcome.filtered else ""
+    return f"{outcome.name}: {outcome.new} new, {outcome.seen} already archived{filtered}"
 
 
 class PlainReporter:

@@ -147,6 +147,7 @@ class FeedOutcome:
     http_status: int | None = None
     new: int = 0
     seen: int = 0
+    filtered: int = 0  # left out by the feed's include/exclude filters
     written: tuple[CatalogEntry, ...] = ()
     error: str | None = None
     warnings: tuple[str, ...] = ()
@@ -180,6 +181,10 @@ class RunReport:
         return sum(o.seen for o in self.outcomes)
 
     @property
+    def filtered(self) -> int:
+        return sum(o.filtered for o in self.outcomes)
+
+    @property
     def failed(self) -> bool:
         return self.aborted is not None or self.count(Status.FAILED) > 0
 
@@ -190,4 +195,5 @@ class RunReport:
             f"{self.count(Status.FAILED)} failed"
             + (f", {skipped} skipped" if skipped else "")
             + f"; entries: {self.new} new, {self.seen} already archived"
+            + (f", {self.filtered} filtered out" if self.filtered else "")
         )

@@ -23,6 +23,7 @@ import httpx
 from archiver.config import Config, FeedConfig
 from archiver.errors import FeedError, StoreError
 from archiver.fetch import Clock, Fetcher, Sleep, make_client, utcnow
+from archiver.filters import keeps
 from archiver.fulltext import wants_full_text, with_article
 from archiver.health import next_health
 from archiver.images import ImageKeeper
@@ -128,7 +129,10 @@ class _Run:
         if fetched.not_modified:
             self._set_state(feed, self._state_after(feed, fetched))
             return FeedOutcome(feed.name, feed.url, Status.NOT_MODIFIED, http_status=304)
-        digest = hashlib.sha256(fetched.body).hexdigest()
+        # With the filters in the digest, changing them makes the same bytes worth
+        # reading again: entries left out before may be wanted now.
+        filters = repr((feed.include, feed.exclude)).encode()
+        digest = hashlib.sha256(fetched.body + b"\0" + filters).hexdigest()
         if self._same_body_as_last_time(feed, digest):
             self._set_state(feed, self._state_after(feed, fetched))
             return FeedOutcome(
@@ -152,10 +156,15 @@ class _Run:
         # Ids are checked before any conversion: what is archived costs nothing more,
         # and of entries sharing an id the first wins.
         fresh: dict[str, Entry] = {}
+        filtered = 0
         for entry in parsed.entries:
-            if entry.id not in self.index:
-                fresh.setdefault(entry.id, entry)
-        seen = len(parsed.entries) - len(fresh)
+            if entry.id in self.index or entry.id in fresh:
+                continue
+            if keeps(feed, entry):
+                fresh[entry.id] = entry
+            else:
+                filtered += 1  # never written, and looked at again next time
+        seen = len(parsed.entries) - len(fresh) - filtered
         entries = list(fresh.values())
         if feed.fulltext:
             entries = await _with_full_text(entries, feed, tools, warnings)
@@ -188,6 +197,7 @@ class _Run:
             http_status=fetched.status,
             new=len(written),
             seen=seen,
+            filtered=filtered,
             written=tuple(written),
             warnings=tuple(warnings),
             bytes=len(fetched.body),

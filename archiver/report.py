@@ -18,6 +18,7 @@ def outcome_record(outcome: FeedOutcome) -> dict[str, Any]:
         "not_modified": outcome.not_modified,
         "new": outcome.new,
         "already_archived": outcome.seen,
+        "filtered": outcome.filtered,
         "bytes": outcome.bytes,
         "elapsed": outcome.elapsed,
         "error": outcome.error,
@@ -29,7 +30,11 @@ def outcome_record(outcome: FeedOutcome) -> dict[str, Any]:
 def summary_record(report: RunReport) -> dict[str, Any]:
     return {
         "feeds": {status.value: report.count(status) for status in Status},
-        "entries": {"new": report.new, "already_archived": report.seen},
+        "entries": {
+            "new": report.new,
+            "already_archived": report.seen,
+            "filtered": report.filtered,
+        },
         "aborted": report.aborted,
     }
 

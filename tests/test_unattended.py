@@ -123,7 +123,7 @@ def test_report_json_lists_every_feed(two_feeds: Path, tmp_path: Path) -> None:
     assert good["error"] is None
     assert (bad["status"], bad["http_status"]) == ("failed", 404)
     assert bad["error"].startswith("HTTP 404")
-    assert report["summary"]["entries"] == {"new": 2, "already_archived": 0}
+    assert report["summary"]["entries"] == {"new": 2, "already_archived": 0, "filtered": 0}
 
 
 def test_github_actions_summary_and_annotations(
