@@ -62,6 +62,7 @@ def _default(
         ("feed", {"name": feed.name, "url": feed.url}),
         ("image", image),
         ("summary", entry.summary),
+        ("duration", entry.duration),
         ("enclosures", _enclosures(entry)),
     ]
 
@@ -77,6 +78,7 @@ def _hugo(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str
             ("source_url", entry.link),
             ("id", entry.id),
             ("feed", {"name": feed.name, "url": feed.url}),
+            ("duration", entry.duration),
             ("enclosures", _enclosures(entry)),
         )
     )
@@ -108,6 +110,7 @@ def _jekyll(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: s
         ("source_url", entry.link),
         ("id", entry.id),
         ("feed", {"name": feed.name, "url": feed.url}),
+        ("duration", entry.duration),
         ("enclosures", _enclosures(entry)),
     ]
 
@@ -129,6 +132,7 @@ def _hexo(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str
         ("excerpt", entry.summary),
         ("source_url", entry.link),
         ("id", entry.id),
+        ("duration", entry.duration),
         ("enclosures", _enclosures(entry)),
     ]
 
@@ -161,6 +165,7 @@ def _obsidian(
         ("summary", entry.summary),
         ("id", entry.id),
         ("feed", feed.name),
+        ("duration", entry.duration),
         ("enclosures", _enclosures(entry)),
     ]
 

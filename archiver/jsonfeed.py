@@ -98,6 +98,15 @@ def _entry(item: dict[str, Any], feed: dict[str, Any], *, feed_url: str) -> Entr
     images = [_text(item, "image"), _text(item, "banner_image")]
     attachments = tuple(dict.fromkeys(_attachments(item, feed_url)))
     images += [a.url for a in attachments if (a.type or "").startswith("image/")]
+    raw_attachments = item.get("attachments")
+    seconds = next(
+        (
+            a["duration_in_seconds"]
+            for a in (raw_attachments if isinstance(raw_attachments, list) else [])
+            if isinstance(a, dict) and isinstance(a.get("duration_in_seconds"), (int, float))
+        ),
+        None,
+    )
     return Entry(
         id=entry_id(
             link=link,
@@ -119,6 +128,7 @@ def _entry(item: dict[str, Any], feed: dict[str, Any], *, feed_url: str) -> Entr
         summary=_text(item, "summary"),
         images=tuple(dict.fromkeys(resolve(feed_url, i) for i in images if i)),
         enclosures=attachments,
+        duration=str(int(seconds)) if seconds else None,
     )
 
 

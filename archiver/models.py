@@ -68,6 +68,7 @@ class Entry:
     summary: str | None = None
     images: tuple[str, ...] = ()  # lead image candidates the feed names: thumbnails, enclosures
     enclosures: tuple[Enclosure, ...] = ()
+    duration: str | None = None  # a podcast episode's length, as the feed gives it
 
 
 @dataclass(frozen=True)

@@ -239,6 +239,9 @@ def _tags(raw: Any) -> tuple[str, ...]:
 
 
 def _images(raw: Any, base: str) -> Iterable[str]:
+    episode_image = (raw.get("image") or {}).get("href")  # itunes:image
+    if episode_image:
+        yield resolve(base, episode_image)
     for thumb in raw.get("media_thumbnail") or []:
         if thumb.get("url"):
             yield resolve(base, thumb["url"])
@@ -300,4 +303,5 @@ def _entry(raw: Any, *, feed_url: str, home_url: str | None) -> Entry:
         content_base=base or feed_url,  # RFC 4287: the document, not the entry link
         images=tuple(dict.fromkeys(_images(raw, base or feed_url))),
         enclosures=_enclosures(raw, base or feed_url),
+        duration=clean_line(raw.get("itunes_duration")),
     )

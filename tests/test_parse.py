@@ -229,3 +229,40 @@ def test_json_with_wrong_types_keeps_what_it_can() -> None:
 def test_json_that_cannot_be_archived(body: bytes, message: str) -> None:
     with pytest.raises(ParseError, match=message):
         parse_feed(body, url=FEED_URL, headers={"Content-Type": "application/feed+json"})
+
+
+def test_podcast_episode_image_and_duration() -> None:
+    (entry,) = parse(
+        rss(
+            "<item><title>Episode 1</title><link>https://example.org/e1</link>"
+            "<itunes:image href='https://example.org/cover.jpg'/>"
+            "<itunes:duration>01:02:03</itunes:duration>"
+            "<enclosure url='https://cdn.example.org/e1.mp3' type='audio/mpeg' length='99'/>"
+            "</item>"
+        ).replace(b"<rss ", b"<rss xmlns:itunes='http://www.itunes.com/dtds/podcast-1.0.dtd' ")
+    )
+    assert entry.duration == "01:02:03"
+    assert entry.images[0] == "https://example.org/cover.jpg"
+    assert entry.enclosures == (Enclosure("https://cdn.example.org/e1.mp3", "audio/mpeg", 99),)
+
+
+def test_json_feed_attachment_duration() -> None:
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [
+            {
+                "id": "1",
+                "url": "https://example.org/p",
+                "content_text": "x",
+                "attachments": [
+                    {
+                        "url": "https://example.org/a.mp3",
+                        "mime_type": "audio/mpeg",
+                        "duration_in_seconds": 3079.5,
+                    }
+                ],
+            }
+        ],
+    }
+    (entry,) = parse_feed(json.dumps(feed).encode(), url=FEED_URL, headers={}).entries
+    assert entry.duration == "3079"
