@@ -28,7 +28,7 @@ from archiver.console import (
     error,
     say,
 )
-from archiver.errors import ConfigError, LockHeldError, StoreError
+from archiver.errors import ConfigError, FetchError, LockHeldError, StoreError
 from archiver.fetch import utcnow
 from archiver.health import DEFAULT_FAILING_DAYS, DEFAULT_SILENT_DAYS, FeedStatus, feed_statuses
 from archiver.models import RunReport, Status
@@ -36,6 +36,15 @@ from archiver.pipeline import RunOptions, rebuild_index, run_async, select_feeds
 from archiver.report import run_report, step_summary, workflow_annotations
 from archiver.shard import Shard
 from archiver.store import Archive, write_atomic
+from archiver.subscriptions import (
+    NewFeed,
+    add_feed,
+    apply_redirects,
+    find_feeds,
+    import_opml,
+    remove_feed,
+    write_opml,
+)
 
 EXIT_OK = 0
 EXIT_FEED_FAILED = 1
@@ -104,6 +113,30 @@ def _parser() -> argparse.ArgumentParser:
         metavar="K/N",
         help="archive only the feeds of shard K of N (by URL hash), for parallel jobs",
     )
+
+    run.add_argument(
+        "--apply-redirects",
+        action="store_true",
+        help="after the run, replace the url of feeds that moved permanently, in the config",
+    )
+
+    add = commands.add_parser("add", help="add a feed, or find the feed of a web page")
+    add.add_argument("url", metavar="URL")
+    add.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
+    add.add_argument("--name", metavar="NAME", help="default: from the feed's title")
+    add.add_argument("--category", action="append", default=[], metavar="C")
+    add.add_argument("--pick", type=int, metavar="K", help="which of several feeds found (1..)")
+
+    remove = commands.add_parser("remove", help="remove a feed from the config")
+    remove.add_argument("name", metavar="NAME")
+    remove.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
+
+    import_opml = commands.add_parser("import-opml", help="add the feeds of an OPML file")
+    import_opml.add_argument("file", type=Path, metavar="FILE")
+    import_opml.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
+
+    export_opml = commands.add_parser("export-opml", help="print the feeds as OPML 2.0")
+    export_opml.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
 
     index = commands.add_parser(
         "index", help="rebuild the archive's README.md and monthly index.md pages"
@@ -206,7 +239,20 @@ def _run(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextI
         except OSError as exc:
             error(stderr, f"cannot write the report {args.report}: {exc.strerror}")
             return EXIT_FEED_FAILED
+    if args.apply_redirects and not args.dry_run:
+        _apply_redirects(config, args.output, stdout)
     return _exit_status(report, args.fail_after)
+
+
+def _apply_redirects(config: Config, output: Path, stdout: TextIO) -> None:
+    states, _ = Archive(output).load_state(utcnow(), set_aside=False)
+    moves = [
+        (feed.name, state.permanent_redirect)
+        for feed in config.feeds
+        if (state := states.get(feed.name)) and state.permanent_redirect and state.url == feed.url
+    ]
+    for name in apply_redirects(config.path, moves):
+        say(stdout, f"{name}: url updated in {config.path} to {dict(moves)[name]}")
 
 
 def _check_archive(output: Path, stdout: TextIO, stderr: TextIO) -> int:
@@ -266,6 +312,66 @@ def _status(config: Config, args: argparse.Namespace, stdout: TextIO) -> int:
     return EXIT_OK
 
 
+def _add(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    try:
+        found = asyncio.run(find_feeds(args.url))
+    except FetchError as exc:
+        error(stderr, str(exc))
+        return EXIT_FEED_FAILED
+    if not found:
+        error(stderr, f"no feed found at {args.url} (nor advertised by it, nor at the usual paths)")
+        return EXIT_FEED_FAILED
+    choice = found[0]
+    if len(found) > 1:
+        if args.pick is None or not 1 <= args.pick <= len(found):
+            for number, feed in enumerate(found, 1):
+                say(stdout, f"{number}. {feed.title or '(untitled)'}  {feed.url}")
+            error(stderr, f"{len(found)} feeds found; choose one with --pick K")
+            return EXIT_USAGE
+        choice = found[args.pick - 1]
+    new = NewFeed(args.name or choice.title or choice.url, choice.url, tuple(args.category))
+    name = add_feed(config.path, new)
+    if name is None:
+        say(stdout, f"{choice.url} is already in {config.path}")
+    else:
+        say(stdout, f"added {name}: {choice.url}")
+    return EXIT_OK
+
+
+def _remove(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    if not remove_feed(config.path, args.name):
+        error(stderr, f"no feed named {args.name!r} in {config.path}")
+        return EXIT_USAGE
+    say(stdout, f"removed {args.name}; its archived entries stay")
+    return EXIT_OK
+
+
+def _import_opml(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        error(stderr, f"cannot read {args.file}: {exc.strerror}")
+        return EXIT_USAGE
+    added, skipped = import_opml(config.path, data, str(args.file))
+    for name in added:
+        say(stdout, f"added {name}")
+    say(stdout, f"{len(added)} feeds added, {skipped} already there")
+    return EXIT_OK
+
+
+def _export_opml(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    stdout.write(write_opml(config))
+    return EXIT_OK
+
+
+SUBSCRIPTION_COMMANDS = {
+    "add": _add,
+    "remove": _remove,
+    "import-opml": _import_opml,
+    "export-opml": _export_opml,
+}
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -285,6 +391,12 @@ def main(
         return _check_archive(args.output, stdout, stderr) if args.output else EXIT_OK
     if args.command == "status":
         return _status(config, args, stdout)
+    if args.command in SUBSCRIPTION_COMMANDS:
+        try:
+            return SUBSCRIPTION_COMMANDS[args.command](config, args, stdout, stderr)
+        except ConfigError as exc:
+            error(stderr, str(exc))
+            return EXIT_USAGE
     if args.command == "index":
         try:
             with Archive(args.output).lock():

@@ -85,6 +85,19 @@ class Converted:
     images: tuple[str, ...]  # real images of the body, in order of appearance
 
 
+def parse_html(markup: str | bytes) -> BeautifulSoup:
+    """A tree of `markup`, with HTML's implied end tags (lxml).
+
+    Markup without a tag is wrapped in a paragraph: BeautifulSoup warns that a short
+    string like `notes.txt` looks like a file name, and a warning in a cron log is
+    noise nobody can act on.
+    """
+    has_tag = b"<" in markup if isinstance(markup, bytes) else "<" in markup
+    if not has_tag:
+        markup = b"<p>" + markup + b"</p>" if isinstance(markup, bytes) else f"<p>{markup}</p>"
+    return BeautifulSoup(markup, "lxml")
+
+
 def is_real_image(url: str | None, width: str | None = None, height: str | None = None) -> bool:
     """False for what only pretends to be an image: empty, `…/undefined`, 1×1, spacers."""
     if not url or not url.strip():
@@ -344,7 +357,7 @@ def _tidy(markdown: str) -> str:
 
 
 def html_to_markdown(html: str, base: str | None = None) -> Converted:
-    soup = BeautifulSoup(html, "lxml")
+    soup = parse_html(html)
     images = _clean_tree(soup, base)
     markdown = _CONVERTER.convert_soup(soup)
     return Converted(markdown=_tidy(markdown), images=tuple(dict.fromkeys(images)))

@@ -11,9 +11,8 @@ import functools
 import re
 from collections.abc import Iterable
 
-from bs4 import BeautifulSoup
-
 from archiver.config import FeedConfig
+from archiver.convert import parse_html
 from archiver.models import Entry
 
 
@@ -31,7 +30,7 @@ def _field(entry: Entry, field: str) -> Iterable[str]:
         return entry.tags
     if entry.content_type == "text/plain":
         return [entry.content]
-    return [BeautifulSoup(entry.content, "lxml").get_text(" ")]
+    return [parse_html(entry.content).get_text(" ")]
 
 
 def _matches(entry: Entry, patterns: Iterable[tuple[str, str]]) -> bool:

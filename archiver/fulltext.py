@@ -13,8 +13,8 @@ import re
 from dataclasses import replace
 
 import trafilatura
-from bs4 import BeautifulSoup
 
+from archiver.convert import parse_html
 from archiver.models import Entry
 from archiver.text import excerpt
 
@@ -34,7 +34,7 @@ def wants_full_text(entry: Entry, mode: bool | str) -> bool:
         return False
     if mode is True:
         return True
-    text = BeautifulSoup(entry.content, "lxml").get_text(" ", strip=True)
+    text = parse_html(entry.content).get_text(" ", strip=True)
     return len(text) < AUTO_MIN_CHARS or bool(READ_MORE.search(text))
 
 
@@ -57,7 +57,7 @@ def with_article(entry: Entry, article: str, page_url: str) -> Entry:
     if entry.content_type == "text/plain":
         feed_text = entry.content
     else:
-        feed_text = BeautifulSoup(entry.content, "lxml").get_text(" ", strip=True)
+        feed_text = parse_html(entry.content).get_text(" ", strip=True)
     return replace(
         entry,
         content=article,

@@ -12,9 +12,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 import feedparser
-from bs4 import BeautifulSoup
 
 from archiver import jsonfeed
+from archiver.convert import parse_html
 from archiver.errors import ParseError
 from archiver.models import Enclosure, Entry, ParsedFeed
 from archiver.text import clean_line
@@ -172,7 +172,7 @@ def _no_entries_message(body: bytes, url: str, version: str | None, problem: str
 
 def advertised_feeds(html: bytes, base: str) -> list[str]:
     """Feed URLs an HTML page names in <link rel="alternate">, made absolute."""
-    soup = BeautifulSoup(html, "html.parser")
+    soup = parse_html(html)
     found = []
     for link in soup.find_all("link", href=True):
         rel: list[str] | str = link.get("rel") or []
@@ -213,7 +213,7 @@ def _title(raw: Any) -> str | None:
     title = raw.get("title")
     detail = raw.get("title_detail") or {}
     if title and (detail.get("type") or "").lower() in HTML_TYPES and "<" in title:
-        title = BeautifulSoup(title, "html.parser").get_text(" ")
+        title = parse_html(title).get_text(" ")
     return clean_line(title)
 
 

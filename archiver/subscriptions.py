@@ -1,0 +1,270 @@
+"""Managing the list of feeds: OPML in and out, adding, removing and moving feeds.
+
+feeds.yaml is a file people write, with comments that explain it: it is edited
+with ruamel.yaml's round trip, which keeps comments, order and layout, never
+re-dumped with PyYAML.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+from xml.etree import ElementTree
+from xml.sax.saxutils import quoteattr
+
+import httpx
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.util import load_yaml_guess_indent
+
+from archiver import __version__
+from archiver.config import DEFAULT_TIMEOUT, Config, load_config
+from archiver.errors import ConfigError, FeedError, FetchError
+from archiver.fetch import make_client
+from archiver.parse import advertised_feeds, parse_feed
+from archiver.paths import slugify
+from archiver.store import write_atomic
+from archiver.urls import is_web_url, normalise_url
+
+
+@dataclass(frozen=True)
+class NewFeed:
+    name: str
+    url: str
+    categories: tuple[str, ...] = ()
+
+
+# --- OPML -----------------------------------------------------------------------------
+
+
+def read_opml(data: bytes, source: str) -> list[NewFeed]:
+    """The feeds of an OPML file; the folders an outline sits in become its categories."""
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as exc:
+        raise ConfigError(source, None, None, f"not a readable OPML file: {exc}") from None
+    body = root.find("body")
+    if root.tag != "opml" or body is None:
+        raise ConfigError(source, None, None, "not an OPML file: no <opml><body>")
+    feeds: list[NewFeed] = []
+
+    def walk(outline: ElementTree.Element, folders: tuple[str, ...]) -> None:
+        label = (outline.get("title") or outline.get("text") or "").strip()
+        url = (outline.get("xmlUrl") or "").strip()
+        if url and is_web_url(url):
+            feeds.append(NewFeed(label or url, url, folders))
+        for child in outline.findall("outline"):
+            walk(child, (*folders, label) if label and not url else folders)
+
+    for outline in body.findall("outline"):
+        walk(outline, ())
+    return feeds
+
+
+def write_opml(config: Config) -> str:
+    """OPML 2.0 of the config's feeds, nested in folders by their categories."""
+    tree: dict[str, Any] = {}
+    for feed in config.feeds:
+        node = tree
+        for category in feed.categories:
+            node = node.setdefault(category, {})
+        node.setdefault("", []).append(feed)
+
+    def render(node: dict[str, Any], depth: int) -> Iterable[str]:
+        pad = "  " * depth
+        for feed in node.get("", []):
+            yield (
+                f'{pad}<outline type="rss" text={quoteattr(feed.name)} '
+                f"title={quoteattr(feed.name)} xmlUrl={quoteattr(feed.url)}/>"
+            )
+        for folder, child in node.items():
+            if folder:
+                yield f"{pad}<outline text={quoteattr(folder)} title={quoteattr(folder)}>"
+                yield from render(child, depth + 1)
+                yield f"{pad}</outline>"
+
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<opml version="2.0">',
+        "  <head>",
+        f"    <title>Feeds archived by archiver {__version__}</title>",
+        "  </head>",
+        "  <body>",
+        *render(tree, 2),
+        "  </body>",
+        "</opml>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --- editing feeds.yaml -----------------------------------------------------------------
+
+
+class FeedList:
+    """feeds.yaml opened for editing; `save` writes it back with its comments."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.config = load_config(path)  # validates first: never edit a broken file
+        text = path.read_text(encoding="utf-8")
+        self._yaml = YAML()
+        self._yaml.preserve_quotes = True
+        _, indent, offset = load_yaml_guess_indent(text)
+        self._yaml.indent(mapping=2, sequence=indent or 4, offset=offset or 2)
+        self._yaml.width = 4096
+        self.document = self._yaml.load(text)
+
+    @property
+    def feeds(self) -> CommentedSeq:
+        feeds = self.document["feeds"]
+        assert isinstance(feeds, CommentedSeq)
+        return feeds
+
+    def has_url(self, url: str) -> bool:
+        wanted = normalise_url(url)
+        return any(normalise_url(f.url) == wanted for f in self.config.feeds)
+
+    def unique_name(self, label: str) -> str:
+        taken = {f.name for f in self.config.feeds} | {str(f["name"]) for f in self.feeds}
+        base = slugify(label)
+        name, number = base, 2
+        while name in taken:
+            name, number = f"{base}-{number}", number + 1
+        return name
+
+    def add(self, feed: NewFeed) -> str | None:
+        """Append the feed under a unique name; None when its URL is already there."""
+        if self.has_url(feed.url) or any(
+            normalise_url(str(f["url"])) == normalise_url(feed.url) for f in self.feeds
+        ):
+            return None
+        entry = CommentedMap()
+        entry["name"] = self.unique_name(feed.name)
+        entry["url"] = feed.url
+        if feed.categories:
+            categories = CommentedSeq(feed.categories)
+            categories.fa.set_flow_style()
+            entry["categories"] = categories
+        self.feeds.append(entry)
+        return str(entry["name"])
+
+    def remove(self, name: str) -> bool:
+        for index, feed in enumerate(self.feeds):
+            if feed.get("name") == name:
+                del self.feeds[index]
+                return True
+        return False
+
+    def set_url(self, name: str, url: str) -> bool:
+        for feed in self.feeds:
+            if feed.get("name") == name:
+                feed["url"] = url
+                return True
+        return False
+
+    def save(self) -> None:
+        buffer = io.StringIO()
+        self._yaml.dump(self.document, buffer)
+        write_atomic(self.path, buffer.getvalue().encode("utf-8"))
+        load_config(self.path)  # what was written must still be a valid config
+
+
+def import_opml(config_path: Path, opml: bytes, source: str) -> tuple[list[str], int]:
+    """Add the OPML's feeds to the config: the names added, and how many were there already."""
+    feeds = FeedList(config_path)
+    added, skipped = [], 0
+    for feed in read_opml(opml, source):
+        name = feeds.add(feed)
+        if name is None:
+            skipped += 1
+        else:
+            added.append(name)
+    if added:
+        feeds.save()
+    return added, skipped
+
+
+def add_feed(config_path: Path, feed: NewFeed) -> str | None:
+    feeds = FeedList(config_path)
+    name = feeds.add(feed)
+    if name is not None:
+        feeds.save()
+    return name
+
+
+def remove_feed(config_path: Path, name: str) -> bool:
+    feeds = FeedList(config_path)
+    removed = feeds.remove(name)
+    if removed:
+        feeds.save()
+    return removed
+
+
+def apply_redirects(config_path: Path, moves: Sequence[tuple[str, str]]) -> list[str]:
+    """Point each (name, new URL) at its new address; the names changed."""
+    feeds = FeedList(config_path)
+    changed = [name for name, url in moves if feeds.set_url(name, url)]
+    if changed:
+        feeds.save()
+    return changed
+
+
+# --- finding a site's feeds -------------------------------------------------------------
+
+# Where sites that do not say keep their feed, most common first.
+COMMON_FEED_PATHS = (
+    "/feed",
+    "/rss",
+    "/feed.xml",
+    "/rss.xml",
+    "/atom.xml",
+    "/index.xml",
+    "/feed.json",
+    "/feeds/posts/default",
+)
+
+
+@dataclass(frozen=True)
+class FoundFeed:
+    url: str
+    title: str | None
+
+
+async def _get(client: httpx.AsyncClient, url: str) -> tuple[bytes, str, str]:
+    response = await client.get(url, timeout=DEFAULT_TIMEOUT)
+    response.raise_for_status()
+    return response.content, response.headers.get("content-type", ""), str(response.url)
+
+
+async def _as_feed(client: httpx.AsyncClient, url: str) -> FoundFeed | None:
+    try:
+        body, content_type, final = await _get(client, url)
+        parsed = parse_feed(body, url=final, headers={"content-type": content_type})
+    except (httpx.HTTPError, FeedError):
+        return None
+    return FoundFeed(final, parsed.title)
+
+
+async def find_feeds(
+    url: str, transport: httpx.AsyncBaseTransport | None = None
+) -> list[FoundFeed]:
+    """The feeds at `url`: itself if it is one, else those the page advertises with
+    <link rel="alternate">, else those found at the usual paths."""
+    async with make_client(transport) as client:
+        try:
+            body, content_type, final = await _get(client, url)
+        except httpx.HTTPError as exc:
+            raise FetchError(f"cannot fetch {url}: {exc}") from None
+        try:
+            parsed = parse_feed(body, url=final, headers={"content-type": content_type})
+            return [FoundFeed(final, parsed.title)]
+        except FeedError:
+            pass
+        candidates = advertised_feeds(body, final) or [urljoin(final, p) for p in COMMON_FEED_PATHS]
+        found = await asyncio.gather(*(_as_feed(client, c) for c in dict.fromkeys(candidates)))
+        return [feed for feed in found if feed is not None]

@@ -1,0 +1,184 @@
+"""Managing subscriptions (issue 7): OPML in and out, add, remove and moved feeds, editing
+feeds.yaml with its comments kept."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from archiver.cli import EXIT_OK, EXIT_USAGE, main
+from archiver.config import load_config
+
+from .conftest import FeedServer, Reply, write_config
+
+CONFIG = """\
+# My feeds: a comment that must survive every edit.
+defaults:
+  timezone: UTC   # dates in UTC
+
+feeds:
+  # The one I read first.
+  - name: first
+    url: https://example.org/first.xml
+    categories: [News]
+"""
+
+OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0"><head><title>Reader export</title></head><body>
+  <outline text="Tech" title="Tech">
+    <outline text="Blogs" title="Blogs">
+      <outline type="rss" text="Daring Fireball" title="Daring Fireball"
+               xmlUrl="https://daringfireball.net/feeds/main" htmlUrl="https://daringfireball.net/"/>
+    </outline>
+    <outline type="rss" text="Hacker News" xmlUrl="https://news.ycombinator.com/rss"/>
+  </outline>
+  <outline type="rss" text="First again" xmlUrl="HTTPS://EXAMPLE.ORG/first.xml?utm_source=x"/>
+  <outline type="rss" text="Daring Fireball" xmlUrl="https://daringfireball.net/feeds/linked"/>
+</body></opml>
+"""
+
+RSS = (
+    b"<rss version='2.0'><channel><title>Loopback Blog</title>"
+    b"<item><title>a</title></item></channel></rss>"
+)
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    return main(list(args), stdout=out, stderr=err), out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    return write_config(tmp_path / "feeds.yaml", CONFIG)
+
+
+def feeds_of(path: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
+    return {f.name: (f.url, f.categories) for f in load_config(path).feeds}
+
+
+def test_import_opml_keeps_comments_and_nests_folders_as_categories(
+    config: Path, tmp_path: Path
+) -> None:
+    opml = tmp_path / "subscriptions.opml"
+    opml.write_bytes(OPML)
+    code, stdout, _ = cli("import-opml", str(opml), "--config", str(config))
+    assert code == EXIT_OK
+    assert "3 feeds added, 1 already there" in stdout
+    text = config.read_text()
+    for comment in ("# My feeds: a comment", "# dates in UTC", "# The one I read first."):
+        assert comment in text
+    assert text.startswith(CONFIG)  # the old lines untouched, the new ones appended
+    assert feeds_of(config) == {
+        "first": ("https://example.org/first.xml", ("News",)),
+        "daring-fireball": ("https://daringfireball.net/feeds/main", ("Tech", "Blogs")),
+        "hacker-news": ("https://news.ycombinator.com/rss", ("Tech",)),
+        "daring-fireball-2": ("https://daringfireball.net/feeds/linked", ()),
+    }
+
+
+def test_export_then_import_changes_nothing(config: Path, tmp_path: Path) -> None:
+    opml = tmp_path / "in.opml"
+    opml.write_bytes(OPML)
+    cli("import-opml", str(opml), "--config", str(config))
+    code, exported, _ = cli("export-opml", "--config", str(config))
+    assert code == EXIT_OK
+    root = ElementTree.fromstring(exported)
+    assert root.get("version") == "2.0"
+    nested = root.find("body/outline[@text='Tech']/outline[@text='Blogs']/outline")
+    assert nested is not None and nested.get("xmlUrl") == "https://daringfireball.net/feeds/main"
+
+    before = config.read_bytes()
+    (tmp_path / "out.opml").write_text(exported)
+    code, stdout, _ = cli("import-opml", str(tmp_path / "out.opml"), "--config", str(config))
+    assert "0 feeds added, 4 already there" in stdout
+    assert config.read_bytes() == before
+
+    fresh = write_config(tmp_path / "fresh.yaml", "feeds:\n  - name: x\n    url: https://x.org/f\n")
+    cli("import-opml", str(tmp_path / "out.opml"), "--config", str(fresh))
+    imported = dict(feeds_of(fresh).values())
+    assert dict(feeds_of(config).values()).items() <= imported.items()
+
+
+def test_add_finds_the_feed_a_page_advertises(config: Path, server: FeedServer) -> None:
+    feed_url = server.feed("/blog/feed.xml", RSS)
+    server.always(
+        "/blog/",
+        Reply(
+            200,
+            b'<html><head><link rel="alternate" type="application/rss+xml" href="feed.xml">'
+            b"</head><body>Hello</body></html>",
+            {"Content-Type": "text/html"},
+        ),
+    )
+    code, stdout, _ = cli(
+        "add", server.url("/blog/"), "--config", str(config), "--category", "Tech"
+    )
+    assert code == EXIT_OK
+    assert f"added loopback-blog: {feed_url}" in stdout
+    assert feeds_of(config)["loopback-blog"] == (feed_url, ("Tech",))
+    assert "# The one I read first." in config.read_text()
+
+    code, again, _ = cli("add", feed_url, "--config", str(config))  # the feed itself, again
+    assert "already in" in again
+
+
+def test_add_asks_which_when_a_page_has_several(config: Path, server: FeedServer) -> None:
+    server.feed("/rss.xml", RSS)
+    server.feed("/atom.xml", RSS.replace(b"Loopback Blog", b"Comments"))
+    server.always(
+        "/",
+        Reply(
+            200,
+            b'<html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml">'
+            b'<link rel="alternate" type="application/atom+xml" href="/atom.xml"></head></html>',
+            {"Content-Type": "text/html"},
+        ),
+    )
+    code, stdout, stderr = cli("add", server.url("/"), "--config", str(config))
+    assert code == EXIT_USAGE
+    assert "1. Loopback Blog" in stdout and "2. Comments" in stdout
+    assert "choose one with --pick K" in stderr
+    code, stdout, _ = cli(
+        "add", server.url("/"), "--config", str(config), "--pick", "2", "--name", "talk"
+    )
+    assert code == EXIT_OK
+    assert feeds_of(config)["talk"][0] == server.url("/atom.xml")
+
+
+def test_add_tries_the_usual_paths(config: Path, server: FeedServer) -> None:
+    server.always(
+        "/", Reply(200, b"<html><body>No links here</body></html>", {"Content-Type": "text/html"})
+    )
+    server.feed("/index.xml", RSS)
+    code, stdout, _ = cli("add", server.url("/"), "--config", str(config))
+    assert code == EXIT_OK
+    assert server.url("/index.xml") in stdout
+
+
+def test_remove_keeps_the_comments(config: Path) -> None:
+    write_config(config, CONFIG + "  - name: second\n    url: https://example.org/2.xml\n")
+    code, stdout, _ = cli("remove", "second", "--config", str(config))
+    assert code == EXIT_OK
+    assert "removed second" in stdout
+    assert config.read_text() == CONFIG
+    code, _, stderr = cli("remove", "nope", "--config", str(config))
+    assert code == EXIT_USAGE and "no feed named 'nope'" in stderr
+
+
+def test_apply_redirects_updates_the_config(tmp_path: Path, server: FeedServer) -> None:
+    new = server.feed("/new.xml", RSS)
+    old = server.always("/old.xml", Reply(301, headers={"Location": "/new.xml"}))
+    config = write_config(
+        tmp_path / "feeds.yaml", f"feeds:\n  # moved last year\n  - name: moved\n    url: {old}\n"
+    )
+    code, stdout, _ = cli(
+        "run", "--config", str(config), "--output", str(tmp_path / "out"), "--apply-redirects"
+    )
+    assert code == EXIT_OK
+    assert f"moved: url updated in {config} to {new}" in stdout
+    assert feeds_of(config)["moved"][0] == new
+    assert "# moved last year" in config.read_text()
