@@ -323,12 +323,15 @@ def _add(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextI
         return EXIT_FEED_FAILED
     choice = found[0]
     if len(found) > 1:
-        if args.pick is None or not 1 <= args.pick <= len(found):
+        pick = args.pick
+        if pick is None or not 1 <= pick <= len(found):
             for number, feed in enumerate(found, 1):
                 say(stdout, f"{number}. {feed.title or '(untitled)'}  {feed.url}")
+            pick = _ask(len(found), stdout) if sys.stdin.isatty() else None
+        if pick is None:
             error(stderr, f"{len(found)} feeds found; choose one with --pick K")
             return EXIT_USAGE
-        choice = found[args.pick - 1]
+        choice = found[pick - 1]
     new = NewFeed(args.name or choice.title or choice.url, choice.url, tuple(args.category))
     name = add_feed(config.path, new)
     if name is None:
@@ -336,6 +339,14 @@ def _add(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextI
     else:
         say(stdout, f"added {name}: {choice.url}")
     return EXIT_OK
+
+
+def _ask(count: int, stdout: TextIO) -> int | None:
+    """A number from 1 to `count` typed at the terminal, or None."""
+    stdout.write(f"Which one (1-{count})? ")
+    stdout.flush()
+    answer = sys.stdin.readline().strip()
+    return int(answer) if answer.isdigit() and 1 <= int(answer) <= count else None
 
 
 def _remove(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

@@ -64,6 +64,8 @@ class FeedConfig:
     # include, only entries matching one are kept; an entry matching any exclude is dropped.
     include: tuple[tuple[str, str], ...] = ()
     exclude: tuple[tuple[str, str], ...] = ()
+    # When an archived entry comes back changed: keep, overwrite, or revisions beside it.
+    on_update: str = "keep"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -324,6 +326,7 @@ FEED_KEYS: dict[str, Validator] = {
     "extra": _extra,
     "images": _choice("link", "download"),
     "fulltext": _fulltext,
+    "on_update": _choice("keep", "overwrite", "revisions"),
     "include": _patterns,
     "exclude": _patterns,
     "allow_private": _boolean,

@@ -44,8 +44,9 @@ def outcome_line(outcome: FeedOutcome) -> str:
         return f"{outcome.name}: not modified"
     if outcome.status is Status.SKIPPED:
         return f"{outcome.name}: skipped: {outcome.error}"
-    filtered = f", {outcome.filtered} filtered out" if outcome.filtered else ""
-    return f"{outcome.name}: {outcome.new} new, {outcome.seen} already archived{filtered}"
+    extra = f", {outcome.updated} updated" if outcome.updated else ""
+    extra += f", {outcome.filtered} filtered out" if outcome.filtered else ""
+    return f"{outcome.name}: {outcome.new} new, {outcome.seen} already archived{extra}"
 
 
 class PlainReporter:

@@ -149,6 +149,7 @@ class FeedOutcome:
     new: int = 0
     seen: int = 0
     filtered: int = 0  # left out by the feed's include/exclude filters
+    updated: int = 0  # archived entries written again (on_update: overwrite or revisions)
     written: tuple[CatalogEntry, ...] = ()
     error: str | None = None
     warnings: tuple[str, ...] = ()

@@ -36,12 +36,14 @@ from archiver.models import (
     FeedOutcome,
     FeedState,
     FetchResult,
+    ParsedFeed,
     RunReport,
     Status,
     parse_instant,
 )
 from archiver.shard import Shard
 from archiver.store import Archive
+from archiver.updates import plan_update
 from archiver.workers import Workers, default_workers
 
 OutcomeHook = Callable[[FeedOutcome], None]
@@ -176,6 +178,7 @@ class _Run:
             documents, image_warnings = await tools.images.keep(documents, feed)
             warnings += image_warnings
 
+        updated = await self._republished(feed, parsed, tools, warnings)
         written: list[CatalogEntry] = []
         for document in documents:
             if document.id in self.index:
@@ -198,11 +201,43 @@ class _Run:
             new=len(written),
             seen=seen,
             filtered=filtered,
+            updated=updated,
             written=tuple(written),
             warnings=tuple(warnings),
             bytes=len(fetched.body),
             body_sha256=None if failures else digest,
         )
+
+    async def _republished(
+        self, feed: FeedConfig, parsed: ParsedFeed, tools: _Tools, warnings: list[str]
+    ) -> int:
+        """Write again the archived entries that came back changed, as `on_update` says;
+        how many entries were."""
+        if feed.on_update == "keep":
+            return 0
+        known: dict[str, Entry] = {}
+        for entry in parsed.entries:
+            if entry.id in self.index and keeps(feed, entry):
+                known.setdefault(entry.id, entry)
+        entries = list(known.values())
+        if feed.fulltext:
+            entries = await _with_full_text(entries, feed, tools, warnings)
+        converted = await tools.workers.convert(entries, feed, parsed, self.started)
+        updated = 0
+        for document in converted:
+            if isinstance(document, str):
+                warnings.append(document)
+                continue
+            relpath = self.index[document.id]
+            planned, note = plan_update(feed.on_update, document, relpath, self.archive.read_entry)
+            if note:
+                warnings.append(note)
+            if planned and not self.dry_run:
+                for write in planned:
+                    self.archive.write_entry(write.relpath, write.text)
+                self.archive.sync_folders(write.relpath for write in planned)
+            updated += bool(planned)
+        return updated
 
     def _same_body_as_last_time(self, feed: FeedConfig, digest: str) -> bool:
         state, health = self.states.get(feed.name), self.health.get(feed.name)

@@ -19,6 +19,7 @@ def outcome_record(outcome: FeedOutcome) -> dict[str, Any]:
         "new": outcome.new,
         "already_archived": outcome.seen,
         "filtered": outcome.filtered,
+        "updated": outcome.updated,
         "bytes": outcome.bytes,
         "elapsed": outcome.elapsed,
         "error": outcome.error,

@@ -191,6 +191,12 @@ class Archive:
             raise StoreError(_describe_os_error(exc, path)) from exc
         return path
 
+    def read_entry(self, relpath: str) -> str:
+        try:
+            return (self.root / relpath).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return ""  # as good as a broken header: left alone
+
     def store_asset(self, relpath: str, data: bytes) -> str:
         """Keep a content-addressed file (an image) unless it is there already."""
         path = self.root / relpath
