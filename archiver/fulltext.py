@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-import trafilatura
-
 from archiver.convert import parse_html
 from archiver.models import Entry
 from archiver.text import excerpt
@@ -40,6 +38,10 @@ def wants_full_text(entry: Entry, mode: bool | str) -> bool:
 
 def extract_article(page: bytes, url: str) -> str | None:
     """The article of a web page as HTML, or None when none can be told from the page."""
+    # Imported here: trafilatura and its dependencies cost every process tens of
+    # megabytes, and most feeds never ask for full text.
+    import trafilatura  # noqa: PLC0415
+
     article = trafilatura.extract(
         page,
         url=url,
