@@ -60,12 +60,16 @@ def plan_update(
     matter, body = split(original)
     if not matter:
         return [], f"{relpath}: front matter unreadable, left as it is"
-    revisions = [str(r) for r in matter.get("revisions") or []]
+    listed = matter.get("revisions")
+    # Only names in the entry's own folder: the list may have been edited by hand.
+    revisions = [posixpath.basename(str(r)) for r in listed] if isinstance(listed, list) else []
     folder = posixpath.dirname(relpath)
     latest = read(posixpath.join(folder, revisions[-1])) if revisions else original
     if not _changed(latest, document.text):
         return [], None
-    number = int(matter.get("revision") or 1) + 1 if mode == "overwrite" else len(revisions) + 2
+    current = matter.get("revision")
+    current = current if isinstance(current, int) and not isinstance(current, bool) else 1
+    number = current + 1 if mode == "overwrite" else len(revisions) + 2
     if number > MAX_REVISIONS:
         return [], f"{relpath} changed again; kept at {MAX_REVISIONS} versions (the cap)"
     new_matter, new_body = split(document.text)

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from archiver.cli import main
-from archiver.updates import MAX_REVISIONS
+from archiver.models import Document
+from archiver.updates import MAX_REVISIONS, plan_update
 
 from .conftest import FeedServer, write_config
 
@@ -103,3 +104,14 @@ def test_an_entry_that_always_changes_is_capped(
         assert split(text)[0]["revision"] == MAX_REVISIONS
     else:
         assert len(versions) == MAX_REVISIONS
+
+
+def test_hand_edited_revision_fields_do_not_break_an_update() -> None:
+    archived = "---\ntitle: Story\nrevision: many\nrevisions: ../../etc/passwd\n---\n\nOld.\n"
+    document = Document("0123456789abcdef", "x.md", "---\ntitle: Story\n---\n\nNew.\n", "Story", "")
+    for mode in ("overwrite", "revisions"):
+        writes, note = plan_update(
+            mode, document, "2024/story-0123456789abcdef.md", lambda _: archived
+        )
+        assert note is None
+        assert all(w.relpath.startswith("2024/") for w in writes)
