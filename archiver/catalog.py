@@ -110,9 +110,12 @@ class Catalog:
         except OSError:  # no file, or an empty one
             return True
 
-    def reconcile(self, root: Path, ids: Mapping[str, str]) -> dict[str, CatalogEntry]:
+    def reconcile(
+        self, root: Path, ids: Mapping[str, str], *, persist: bool = True
+    ) -> dict[str, CatalogEntry]:
         """The catalog of what is on disk: lines for missing files dropped, missing lines read
-        back from the files (and appended, so the next run need not read them again)."""
+        back from the files (and, with `persist`, appended so no later run reads them again).
+        A command that only reports, such as `archiver status`, leaves the file alone."""
         known = self.load()
         missing = []
         for entry_id, relpath in sorted(ids.items()):
@@ -120,7 +123,8 @@ class Catalog:
                 entry = read_front_matter_entry(root, entry_id, relpath)
                 if entry is not None:
                     missing.append(entry)
-        self.append(missing)
+        if persist:
+            self.append(missing)
         current = {i: e for i, e in known.items() if i in ids and e.path == ids[i]}
         current.update((e.id, e) for e in missing)
         return current

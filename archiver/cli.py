@@ -69,6 +69,10 @@ def _shard(text: str) -> Shard:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archiver",
@@ -80,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="fetch the feeds and archive new entries")
-    run.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
+    _config_option(run)
     run.add_argument("--output", type=Path, default=DEFAULT_OUTPUT_DIR, metavar="DIR")
     run.add_argument(
         "--feed", action="append", default=[], metavar="NAME", help="only this feed (repeatable)"
@@ -122,26 +126,26 @@ def _parser() -> argparse.ArgumentParser:
 
     add = commands.add_parser("add", help="add a feed, or find the feed of a web page")
     add.add_argument("url", metavar="URL")
-    add.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
+    _config_option(add)
     add.add_argument("--name", metavar="NAME", help="default: from the feed's title")
     add.add_argument("--category", action="append", default=[], metavar="C")
     add.add_argument("--pick", type=int, metavar="K", help="which of several feeds found (1..)")
 
     remove = commands.add_parser("remove", help="remove a feed from the config")
     remove.add_argument("name", metavar="NAME")
-    remove.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
+    _config_option(remove)
 
     import_opml = commands.add_parser("import-opml", help="add the feeds of an OPML file")
     import_opml.add_argument("file", type=Path, metavar="FILE")
-    import_opml.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
+    _config_option(import_opml)
 
     export_opml = commands.add_parser("export-opml", help="print the feeds as OPML 2.0")
-    export_opml.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
+    _config_option(export_opml)
 
     index = commands.add_parser(
         "index", help="rebuild the archive's README.md and monthly index.md pages"
     )
-    index.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
+    _config_option(index)
     index.add_argument("--output", type=Path, default=DEFAULT_OUTPUT_DIR, metavar="DIR")
 
     check = commands.add_parser(
@@ -149,11 +153,11 @@ def _parser() -> argparse.ArgumentParser:
         help="validate the config without touching the network; "
         "with --output, also the front matter of every archived file",
     )
-    check.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
+    _config_option(check)
     check.add_argument("--output", type=Path, default=None, metavar="DIR")
 
     status = commands.add_parser("status", help="the health of every feed, from the archive")
-    status.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
+    _config_option(status)
     status.add_argument("--output", type=Path, default=DEFAULT_OUTPUT_DIR, metavar="DIR")
     status.add_argument("--json", action="store_true", help="one JSON document for machines")
     status.add_argument(
@@ -271,7 +275,8 @@ def _status_rows(config: Config, args: argparse.Namespace) -> list[FeedStatus]:
     archive = Archive(args.output)
     now = utcnow()
     states, _ = archive.load_state(now, set_aside=False)
-    catalog = archive.catalog.reconcile(archive.root, archive.scan_ids(remove_temporary=False))
+    ids = archive.scan_ids(remove_temporary=False)
+    catalog = archive.catalog.reconcile(archive.root, ids, persist=False)
     return feed_statuses(
         config.feeds,
         states,
@@ -410,8 +415,9 @@ def main(
             return EXIT_USAGE
     if args.command == "index":
         try:
-            with Archive(args.output).lock():
-                changed = rebuild_index(Archive(args.output))
+            archive = Archive(args.output)
+            with archive.lock():
+                changed = rebuild_index(archive, archive.scan_ids())
         except LockHeldError as exc:
             error(stderr, str(exc))
             return EXIT_LOCKED

@@ -247,14 +247,13 @@ class Fetcher:
         # global slot that a feed from another host could be using.
         async with self._host_slots[host_of(feed.url)], self._slots:
             try:
-                return await asyncio.wait_for(self._fetch_with_retries(feed, state), feed.deadline)
+                return await asyncio.wait_for(
+                    self._with_retries(feed, lambda: self._fetch_once(feed, state)), feed.deadline
+                )
             except asyncio.TimeoutError:
                 raise FetchError(
                     f"gave up after the {feed.deadline:g} s deadline (deadline)"
                 ) from None
-
-    async def _fetch_with_retries(self, feed: FeedConfig, state: FeedState | None) -> FetchResult:
-        return await self._with_retries(feed, lambda: self._fetch_once(feed, state))
 
     async def _with_retries(self, feed: FeedConfig, operation: Callable[[], Awaitable[T]]) -> T:
         retrying = tenacity.AsyncRetrying(

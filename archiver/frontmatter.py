@@ -46,20 +46,29 @@ def _enclosures(entry: Entry) -> list[dict[str, Any]]:
     ]
 
 
+def _revised(entry: Entry, date: datetime) -> datetime | None:
+    """The entry's updated time, when it says something the date does not."""
+    return entry.updated if entry.updated and entry.updated != date else None
+
+
+def _feed_ref(feed: FeedConfig) -> dict[str, str]:
+    return {"name": feed.name, "url": feed.url}
+
+
 def _default(
     entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str | None
 ) -> Pairs:
     zone = feed.zone
-    updated = iso_date(entry.updated, zone) if entry.updated and entry.updated != date else None
+    updated = _revised(entry, date)
     return [
         ("title", title),
         ("author", entry.author),
         ("date", iso_date(date, zone)),
-        ("updated", updated),
+        ("updated", iso_date(updated, zone) if updated else None),
         ("categories", merge_categories(feed.categories, entry.tags)),
         ("url", entry.link),
         ("id", entry.id),
-        ("feed", {"name": feed.name, "url": feed.url}),
+        ("feed", _feed_ref(feed)),
         ("image", image),
         ("summary", entry.summary),
         ("duration", entry.duration),
@@ -71,13 +80,13 @@ def _hugo(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str
     # https://gohugo.io/content-management/front-matter/: `url` would replace the
     # page's own path, and fields of our own belong under `params`.
     zone = feed.zone
-    lastmod = iso_date(entry.updated, zone) if entry.updated and entry.updated != date else None
+    lastmod = _revised(entry, date)
     params = _present(
         (
             ("author", entry.author),
             ("source_url", entry.link),
             ("id", entry.id),
-            ("feed", {"name": feed.name, "url": feed.url}),
+            ("feed", _feed_ref(feed)),
             ("duration", entry.duration),
             ("enclosures", _enclosures(entry)),
         )
@@ -85,7 +94,7 @@ def _hugo(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str
     return [
         ("title", title),
         ("date", iso_date(date, zone)),
-        ("lastmod", lastmod),
+        ("lastmod", iso_date(lastmod, zone) if lastmod else None),
         ("draft", False),
         ("categories", list(feed.categories)),
         ("tags", list(entry.tags)),
@@ -109,7 +118,7 @@ def _jekyll(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: s
         ("excerpt", entry.summary),
         ("source_url", entry.link),
         ("id", entry.id),
-        ("feed", {"name": feed.name, "url": feed.url}),
+        ("feed", _feed_ref(feed)),
         ("duration", entry.duration),
         ("enclosures", _enclosures(entry)),
     ]
@@ -119,7 +128,7 @@ def _hexo(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str
     # https://hexo.io/docs/front-matter: title, date, updated, categories, tags; the
     # lead image as `headimg` and `thumbnail`, the keys themes read (the seed has both).
     zone = feed.zone
-    updated = iso_date(entry.updated, zone) if entry.updated and entry.updated != date else None
+    updated = _revised(entry, date)
     return [
         ("title", title),
         ("categories", list(feed.categories)),
@@ -127,7 +136,7 @@ def _hexo(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str
         ("headimg", image),
         ("author", entry.author),
         ("date", iso_date(date, zone)),
-        ("updated", updated),
+        ("updated", iso_date(updated, zone) if updated else None),
         ("thumbnail", image),
         ("excerpt", entry.summary),
         ("source_url", entry.link),
@@ -152,7 +161,7 @@ def _obsidian(
     # https://help.obsidian.md/properties: a date & time property has no offset.
     zone = feed.zone
     tags = [obsidian_tag(t) for t in merge_categories(feed.categories, entry.tags)]
-    updated = entry.updated if entry.updated and entry.updated != date else None
+    updated = _revised(entry, date)
     return [
         ("title", title),
         ("aliases", [title]),

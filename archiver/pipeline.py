@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -72,9 +72,10 @@ def select_feeds(
     return tuple(f for f in feeds if shard.holds(f.url)) if shard else feeds
 
 
-def rebuild_index(archive: Archive) -> list[str]:
-    """The index pages from the catalog of every shard; the pages that changed."""
-    catalog = archive.catalog.reconcile(archive.root, archive.scan_ids(remove_temporary=False))
+def rebuild_index(archive: Archive, ids: Mapping[str, str]) -> list[str]:
+    """The index pages from the catalog of every shard, for the entries `ids` names (id to
+    path, as `scan_ids` gives them); the pages that changed."""
+    catalog = archive.catalog.reconcile(archive.root, ids)
     return archive.write_pages(render_pages(catalog.values()))
 
 
@@ -336,8 +337,7 @@ def _finish(run: _Run, config: Config, report: RunReport, *, dry_run: bool) -> N
     # shards would clash, so `archiver index` builds them once the shards are merged.
     sharded = run.archive.shard is not None
     if config.index and report.new and not report.aborted and not sharded:
-        catalog = run.archive.catalog.reconcile(run.archive.root, run.index)
-        run.archive.write_pages(render_pages(catalog.values()))
+        rebuild_index(run.archive, run.index)
 
 
 async def run_async(

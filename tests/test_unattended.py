@@ -292,3 +292,15 @@ def test_a_catalog_line_cut_short_costs_only_itself(tmp_path: Path) -> None:
     second = CatalogEntry("fedcba9876543210", "2024/01/01/b-fedcba9876543210.md", "b", "f", "2024")
     catalog.append([second])
     assert catalog.load() == {entry.id: entry, second.id: second}
+
+
+def test_status_writes_nothing(two_feeds: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    cli(*run_args(two_feeds, out))
+    (out / ".archiver" / "catalog.jsonl").unlink()  # status must rebuild it in memory only
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    code, stdout, _ = cli("status", "--config", str(two_feeds), "--output", str(out), "--json")
+    assert code == EXIT_OK
+    rows = {row["name"]: row for row in json.loads(stdout)["feeds"]}
+    assert rows["good"]["entries"] == 2
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
