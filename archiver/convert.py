@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html as html_lib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -49,7 +50,11 @@ BLOCK_ELEMENTS = (
 )  # fmt: skip
 LISTS = frozenset({"ul", "ol", "menu", "dir"})
 # What an inline element cannot hold in Markdown (for most, a fenced block).
-_NOT_INSIDE = {"code": (*BLOCK_ELEMENTS, "a"), "kbd": ("pre", "a"), "samp": ("pre", "a")}
+_NOT_INSIDE = {
+    "code": frozenset({*BLOCK_ELEMENTS, "a"}),
+    "kbd": frozenset({"pre", "a"}),
+    "samp": frozenset({"pre", "a"}),
+}
 INLINE_ELEMENTS = frozenset(
     {
         "a", "abbr", "b", "big", "cite", "code", "del", "em", "font", "i", "ins", "kbd", "mark",
@@ -246,14 +251,20 @@ def _wrap_stray_cells(soup: BeautifulSoup, first: Tag) -> None:
         row.append(cell.extract())
 
 
+def _holds_any(element: Tag, names: Collection[str]) -> bool:
+    # A plain walk: Tag.find builds a filter per call, which costs more than the
+    # few descendants an inline element has.
+    return any(isinstance(d, Tag) and d.name in names for d in element.descendants)
+
+
 def _clean_tree(soup: BeautifulSoup, base: str | None) -> list[str]:
     """Make the tree safe to convert, in one pass; return the real images it shows."""
     images = []
     for element in soup.find_all(True):
-        if element.decomposed:  # inside something already dropped
-            continue
         name = element.name
-        if name in INLINE_ELEMENTS and element.find(_NOT_INSIDE.get(name, "pre")):
+        if not name:  # inside something already dropped (decompose() blanks the name)
+            continue
+        if name in INLINE_ELEMENTS and _holds_any(element, _NOT_INSIDE.get(name, ("pre",))):
             # Markdown cannot nest a block in inline markup: `*` or a code span
             # around a fenced block moves the fence off the start of its line, and
             # the code it holds, no longer fenced, would be read as HTML. Nor can a
