@@ -19,8 +19,14 @@ from archiver.models import Entry
 
 # Long enough that PyYAML never folds a title or URL over several lines.
 _NO_WRAP = 1 << 20
-# Not libyaml's faster CSafeDumper: it writes emoji and other characters beyond
-# the Basic Multilingual Plane as \U escapes, which no person wants to read.
+# libyaml's emitter writes the same YAML as PyYAML's own, several times faster, except
+# for a string holding a character beyond the Basic Multilingual Plane (libyaml writes
+# emoji and rare CJK as \U0001F600, which no person wants to read), U+0085 or a carriage
+# return, or a key that is long or odd (libyaml quotes those differently). There,
+# PyYAML's own emitter writes the front matter, so one entry always gives one file.
+_FAST_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_WRITTEN_OTHERWISE_BY_LIBYAML = re.compile("[\r\x85\U00010000-\U0010ffff]")
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def iso_date(moment: datetime, zone: ZoneInfo) -> str:
@@ -203,8 +209,27 @@ def front_matter(
 
 
 def render(matter: dict[str, Any], body: str) -> str:
-    header = yaml.safe_dump(
-        matter, allow_unicode=True, sort_keys=False, default_flow_style=False, width=_NO_WRAP
+    dumper = _FAST_DUMPER if _written_alike_by_libyaml(matter) else yaml.SafeDumper
+    header = yaml.dump(
+        matter,
+        Dumper=dumper,
+        allow_unicode=True,
+        sort_keys=False,
+        default_flow_style=False,
+        width=_NO_WRAP,
     )
     text = f"---\n{header}---\n"
     return f"{text}\n{body}\n" if body else text
+
+
+def _written_alike_by_libyaml(value: Any) -> bool:
+    if isinstance(value, str):
+        return not _WRITTEN_OTHERWISE_BY_LIBYAML.search(value)
+    if isinstance(value, dict):
+        return all(
+            isinstance(key, str) and _PLAIN_KEY.fullmatch(key) and _written_alike_by_libyaml(item)
+            for key, item in value.items()
+        )
+    if isinstance(value, (list, tuple)):
+        return all(map(_written_alike_by_libyaml, value))
+    return value is None or isinstance(value, (bool, int, float))

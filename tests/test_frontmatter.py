@@ -137,3 +137,38 @@ def test_every_flavour_keeps_any_title(flavor: str, raw: str) -> None:
     feed = FeedConfig(name="f", url="https://example.org/f", flavor=flavor)
     matter = front_matter(entry(), feed=feed, title=title, date=DATE, image=None)
     assert parse(render(matter, "body"))["title"] == title
+
+
+def _pure_python_yaml(matter: dict[str, object]) -> str:
+    return yaml.dump(
+        matter,
+        Dumper=yaml.SafeDumper,
+        allow_unicode=True,
+        sort_keys=False,
+        default_flow_style=False,
+        width=1 << 20,
+    )
+
+
+KEYS = st.one_of(st.from_regex(r"[A-Za-z0-9_-]{1,70}", fullmatch=True), st.text(min_size=1))
+VALUES = st.one_of(
+    st.text(max_size=300),
+    st.lists(st.text(), max_size=3),
+    st.dictionaries(KEYS, st.text(), max_size=3),
+    st.integers(),
+    st.booleans(),
+)
+
+
+@given(st.dictionaries(KEYS, VALUES, min_size=1, max_size=5))
+def test_front_matter_is_what_pyyaml_itself_writes(matter: dict[str, object]) -> None:
+    # libyaml's emitter is used where it writes the same text as PyYAML's own;
+    # a difference would change the files an archive already holds.
+    assert render(matter, "") == f"---\n{_pure_python_yaml(matter)}---\n"
+
+
+def test_emoji_and_rare_cjk_are_written_as_themselves() -> None:
+    matter = {"title": "Launch 🚀 day", "tags": ["𠮷野家"], "params": {"note": "ok 😀"}}
+    header = render(matter, "")
+    assert "🚀" in header and "𠮷野家" in header and "😀" in header
+    assert "\\U" not in header
