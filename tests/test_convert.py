@@ -306,3 +306,9 @@ def test_blocks_inside_inline_markup_stay_fenced(html: str) -> None:
 )
 def test_what_the_fidelity_test_found(html: str, expected: str) -> None:
     assert expected in md(html)
+
+
+def test_blank_lines_inside_code_survive_between_its_elements() -> None:
+    # Highlighters wrap each token in a <span>: the lines between them are the code's.
+    html = "<pre><code><span>a\n\n\n</span><span>\n\n\nb</span></code></pre>"
+    assert html_to_markdown(html).markdown == "```\na\n\n\n\n\n\nb\n```"
