@@ -180,14 +180,16 @@ class _Run:
             warnings += image_warnings
 
         updated = await self._republished(feed, parsed, tools, warnings)
-        written: list[CatalogEntry] = []
+        new_documents = []
         for document in documents:
             if document.id in self.index:
                 seen += 1  # the same article came through another feed meanwhile
             else:
-                self._write(feed, document, written)
+                self.index[document.id] = document.relpath
+                new_documents.append(document)
+        written = [CatalogEntry(d.id, d.relpath, d.title, feed.name, d.date) for d in new_documents]
         if not self.dry_run:
-            self.archive.sync_folders(entry.path for entry in written)
+            self.archive.write_entries([(d.relpath, d.text) for d in new_documents])
             self.archive.catalog.append(written)
         state = self._state_after(feed, fetched)
         if failures:
@@ -234,9 +236,7 @@ class _Run:
             if note:
                 warnings.append(note)
             if planned and not self.dry_run:
-                for write in planned:
-                    self.archive.write_entry(write.relpath, write.text)
-                self.archive.sync_folders(write.relpath for write in planned)
+                self.archive.write_entries([(write.relpath, write.text) for write in planned])
             updated += bool(planned)
         return updated
 
@@ -244,14 +244,6 @@ class _Run:
         state, health = self.states.get(feed.name), self.health.get(feed.name)
         same_url = state is not None and state.url == feed.url
         return same_url and health is not None and health.body_sha256 == digest
-
-    def _write(self, feed: FeedConfig, document: Document, written: list[CatalogEntry]) -> None:
-        if not self.dry_run:
-            self.archive.write_entry(document.relpath, document.text)
-        self.index[document.id] = document.relpath
-        written.append(
-            CatalogEntry(document.id, document.relpath, document.title, feed.name, document.date)
-        )
 
     @staticmethod
     def _state_after(feed: FeedConfig, fetched: FetchResult) -> FeedState:

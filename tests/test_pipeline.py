@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from archiver import document, workers
+from archiver import document, store, workers
 from archiver.config import parse_config
-from archiver.errors import StoreError
 from archiver.models import Document, Entry, RunReport, Status
 from archiver.pipeline import RunOptions, run_async
-from archiver.store import Archive, id_from_name
+from archiver.store import id_from_name
 
 from .conftest import FIXED_NOW, streamed
 
@@ -76,29 +77,29 @@ def test_folders_follow_the_configured_time_zone(tmp_path: Path) -> None:
 def test_a_failed_write_stops_the_run_without_advancing_state(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_write = Archive.write_entry
+    real_write = store._write_temporary
     calls = []
 
-    def write_once_then_fail(self: Archive, relpath: str, text: str) -> Path:
-        calls.append(relpath)
+    def write_once_then_fail(path: Path, data: bytes) -> Path:
+        calls.append(path)
         if len(calls) > 1:
-            raise StoreError("cannot write: No space left on device")
-        return real_write(self, relpath, text)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(path, data)
 
-    monkeypatch.setattr(Archive, "write_entry", write_once_then_fail)
+    monkeypatch.setattr(store, "_write_temporary", write_once_then_fail)
     transport = serve(rss("a", "b", "c"), {"ETag": '"v1"'})
     report = run(tmp_path, transport)
-    assert report.aborted == "cannot write: No space left on device"
+    assert report.aborted is not None and "No space left on device" in report.aborted
     assert report.failed
-    assert [(o.name, o.status, o.error) for o in report.outcomes] == [
-        ("f", Status.FAILED, "cannot write: No space left on device")
-    ]
-    assert len(md_files(tmp_path)) == 1
+    assert [(o.name, o.status) for o in report.outcomes] == [("f", Status.FAILED)]
+    # The feed's files are written together: none is in place, no temporary one is left.
+    assert [p for p in tmp_path.rglob("*") if p.is_file() and p.parent.name != ".archiver"] == []
+    assert not list(tmp_path.rglob(".archiver-tmp-*"))
     assert not (tmp_path / ".archiver" / "state.json").exists()  # no validators vouch for b, c
 
-    monkeypatch.setattr(Archive, "write_entry", real_write)
+    monkeypatch.setattr(store, "_write_temporary", real_write)
     report = run(tmp_path, transport)
-    assert (report.outcomes[0].new, report.outcomes[0].seen) == (2, 1)
+    assert (report.outcomes[0].new, report.outcomes[0].seen) == (3, 0)
     assert len(md_files(tmp_path)) == 3
     state = json.loads((tmp_path / ".archiver" / "state.json").read_text())
     assert state["feeds"]["f"]["etag"] == '"v1"'

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ctypes
 import errno
 import json
 import os
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from archiver import store
 from archiver.errors import LockHeldError, StoreError
 from archiver.models import FeedState
 from archiver.store import TEMP_PREFIX, Archive, id_from_name, write_atomic
@@ -189,3 +191,78 @@ def test_damaged_entries_are_found_and_left_alone(tmp_path: Path) -> None:
     assert "does not match the file name's" in found[f"renamed-{other}.md"]
     assert "no front matter" in found[f"sub/plain-{'f' * 16}.md"]
     assert no_header.read_text() == "just notes\n"
+
+
+def test_write_entries_flushes_once_then_renames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    targets = [f"2021/06/{day:02d}/a-{ID[:-2]}{day:02d}.md" for day in range(1, 6)]
+
+    def syncfs(fd: int) -> int:
+        # Every file is whole on disk under its temporary name, none in place yet.
+        assert len(list(tmp_path.rglob(f"{TEMP_PREFIX}*"))) == len(targets)
+        assert not any((tmp_path / t).exists() for t in targets)
+        events.append("syncfs")
+        return 0
+
+    real_replace, real_fsync = os.replace, os.fsync
+
+    def replace(source: str, target: str) -> None:
+        events.append("replace")
+        real_replace(source, target)
+
+    def fsync(fd: int) -> None:
+        events.append("fsync")
+        real_fsync(fd)
+
+    monkeypatch.setattr(store, "_SYNCFS", syncfs)
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "fsync", fsync)
+    Archive(tmp_path).write_entries([(t, f"entry {t}") for t in targets])
+    # One flush for the five files, then the renames, then each folder synced.
+    assert events == ["syncfs"] + ["replace"] * 5 + ["fsync"] * 5
+    assert files_under(tmp_path) == set(targets)
+    assert (tmp_path / targets[2]).read_text() == f"entry {targets[2]}"
+
+
+def test_without_syncfs_every_file_is_fsynced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(store, "_SYNCFS", None)
+    monkeypatch.setattr(os, "fsync", fsync)
+    Archive(tmp_path).write_entries([(f"x/{n}-{ID}.md", "text") for n in "abc"])
+    assert len(synced) == 3 + 1  # each file, then the one folder
+    assert files_under(tmp_path) == {f"x/{n}-{ID}.md" for n in "abc"}
+
+
+def test_a_failed_flush_puts_nothing_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_syncfs(fd: int) -> int:
+        ctypes.set_errno(errno.EIO)
+        return -1
+
+    monkeypatch.setattr(store, "_SYNCFS", failing_syncfs)
+    with pytest.raises(StoreError, match="Input/output error"):
+        Archive(tmp_path).write_entries([(f"x/{n}-{ID}.md", "text") for n in "abc"])
+    assert files_under(tmp_path) == set()
+
+
+def test_a_path_outside_the_archive_in_a_batch_leaves_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(StoreError, match="outside the archive"):
+        Archive(out).write_entries([(f"a-{ID}.md", "fine"), (f"../escape-{ID}.md", "x")])
+    assert files_under(tmp_path) == set()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs(2) is Linux's")
+def test_linux_flushes_with_syncfs() -> None:
+    assert store._SYNCFS is not None
