@@ -58,7 +58,8 @@ def id_from_name(name: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync_path(path: Path) -> None:
+    """fsync a file or a folder (a folder's fsync makes the names in it durable)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -87,10 +88,10 @@ def write_atomic(path: Path, data: bytes, *, sync_folder: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _write_temporary(path, data)
     try:
-        _fsync_file(tmp)
+        _fsync_path(tmp)
         os.replace(tmp, path)
         if sync_folder:
-            _fsync_dir(path.parent)
+            _fsync_path(path.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -112,20 +113,12 @@ def _write_temporary(path: Path, data: bytes) -> Path:
     return tmp
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def flush_to_disk(paths: Sequence[Path]) -> None:
-    """Make the content of the files durable: with one syncfs per file system on Linux,
-    else with an fsync per file."""
+    """Make the files or folders durable (a folder: the names in it): with one syncfs per
+    file system on Linux, else with an fsync each."""
     if _SYNCFS is None or len(paths) < 2:
         for path in paths:
-            _fsync_file(path)
+            _fsync_path(path)
         return
     devices: dict[int, Path] = {}
     for path in paths:
@@ -305,12 +298,12 @@ class Archive:
         return relpath
 
     def sync_folders(self, relpaths: Iterable[str]) -> None:
-        """Make the renames of freshly written entries durable, each folder once."""
-        for folder in sorted({(self.root / relpath).parent for relpath in relpaths}):
-            try:
-                _fsync_dir(folder)
-            except OSError as exc:
-                raise StoreError(_describe_os_error(exc, folder)) from exc
+        """Make the renames of freshly written entries durable."""
+        folders = sorted({(self.root / relpath).parent for relpath in relpaths})
+        try:
+            flush_to_disk(folders)
+        except OSError as exc:
+            raise StoreError(_describe_os_error(exc, Path(exc.filename or self.root))) from exc
 
     # --- state ----------------------------------------------------------------
 
