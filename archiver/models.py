@@ -104,7 +104,7 @@ def parse_instant(value: str | None) -> datetime:
 _EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: an archive's catalog is held whole
 class CatalogEntry:
     """One archived entry as the index pages and `archiver status` list it."""
 

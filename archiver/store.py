@@ -208,6 +208,8 @@ class Archive:
         for folder, dirnames, filenames in os.walk(self.root):
             # Hidden folders hold state and version control, never entries.
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            prefix = Path(os.path.relpath(folder, self.root)).as_posix() + "/"
+            prefix = "" if prefix == "./" else prefix
             for name in sorted(filenames):
                 if name.startswith(TEMP_PREFIX):
                     if remove_temporary:
@@ -216,8 +218,7 @@ class Archive:
                     continue
                 entry_id = id_from_name(name)
                 if entry_id and entry_id not in ids:
-                    relpath = os.path.relpath(os.path.join(folder, name), self.root)
-                    ids[entry_id] = Path(relpath).as_posix()
+                    ids[entry_id] = prefix + name
         return ids
 
     def damaged_entries(self) -> Iterator[tuple[str, str]]:
