@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import yaml
@@ -79,16 +79,21 @@ class Catalog:
 
     def load(self) -> dict[str, CatalogEntry]:
         entries: dict[str, CatalogEntry] = {}
+        for entry in self._lines():
+            entries.setdefault(entry.id, entry)
+        return entries
+
+    def _lines(self) -> Iterator[CatalogEntry]:
+        """Every readable line of every shard's catalog, in file order."""
         for path in sorted(self.path.parent.glob(self._pattern)):
             try:
-                lines = path.read_text(encoding="utf-8").splitlines()
-            except OSError:
+                with open(path, encoding="utf-8") as handle:
+                    for line in handle:
+                        entry = _decode(line)
+                        if entry is not None:
+                            yield entry
+            except (OSError, UnicodeDecodeError):
                 continue
-            for line in lines:
-                entry = _decode(line)
-                if entry is not None:
-                    entries.setdefault(entry.id, entry)
-        return entries
 
     def append(self, entries: Iterable[CatalogEntry]) -> None:
         text = "".join(_encode(e) for e in entries)
@@ -113,18 +118,27 @@ class Catalog:
     def reconcile(
         self, root: Path, ids: Mapping[str, str], *, persist: bool = True
     ) -> dict[str, CatalogEntry]:
-        """The catalog of what is on disk: lines for missing files dropped, missing lines read
-        back from the files (and, with `persist`, appended so no later run reads them again).
-        A command that only reports, such as `archiver status`, leaves the file alone."""
-        known = self.load()
+        """The catalog of what is on disk, by id (see `current`)."""
+        return {entry.id: entry for entry in self.current(root, ids, persist=persist)}
+
+    def current(
+        self, root: Path, ids: Mapping[str, str], *, persist: bool = True
+    ) -> Iterator[CatalogEntry]:
+        """The catalog of what is on disk, one entry at a time, so a large archive's catalog
+        is never held whole: lines for missing files skipped, missing lines read back from
+        the files (and, with `persist`, appended so no later run reads them again). A
+        command that only reports, such as `archiver status`, leaves the file alone."""
+        listed: set[str] = set()
+        for entry in self._lines():
+            if entry.id not in listed and ids.get(entry.id) == entry.path:
+                listed.add(entry.id)
+                yield entry
         missing = []
         for entry_id, relpath in sorted(ids.items()):
-            if entry_id not in known or known[entry_id].path != relpath:
-                entry = read_front_matter_entry(root, entry_id, relpath)
-                if entry is not None:
-                    missing.append(entry)
+            if entry_id not in listed:
+                read_back = read_front_matter_entry(root, entry_id, relpath)
+                if read_back is not None:
+                    missing.append(read_back)
         if persist:
             self.append(missing)
-        current = {i: e for i, e in known.items() if i in ids and e.path == ids[i]}
-        current.update((e.id, e) for e in missing)
-        return current
+        yield from missing

@@ -7,10 +7,12 @@ written only when their text changes, so they cause no churn in Git.
 
 from __future__ import annotations
 
+import heapq
 import posixpath
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
+from datetime import datetime
 from urllib.parse import quote
 
 from archiver.models import CatalogEntry
@@ -42,7 +44,7 @@ def _relative(target: str, folder: str) -> str:
     return posixpath.relpath(target, folder or ".")
 
 
-def _month(entry: CatalogEntry) -> str:
+def month_of(entry: CatalogEntry) -> str:
     return entry.date[:7] if len(entry.date) >= 7 else "undated"
 
 
@@ -64,24 +66,68 @@ def month_folder(month: str) -> str:
     return month.replace("-", "/")
 
 
-def render_pages(entries: Iterable[CatalogEntry]) -> dict[str, str]:
-    """Every page of the index, by path relative to the archive root."""
-    ordered = _newest_first(entries)
+def render_pages(
+    entries: Iterable[CatalogEntry], months: Container[str] | None = None
+) -> dict[str, str]:
+    """README.md and the month pages, by path relative to the archive root: every month's,
+    or those of `months` only. The entries are read once and only the chosen months' are
+    kept, so a run that adds to one month of a large archive holds that month alone."""
+    per_feed: Counter[str] = Counter()
+    per_month: Counter[str] = Counter()
+    newest: list[tuple[tuple[datetime, str], int, CatalogEntry]] = []  # a heap of the newest
     by_month: defaultdict[str, list[CatalogEntry]] = defaultdict(list)
-    for entry in ordered:
-        by_month[_month(entry)].append(entry)
-    per_feed = Counter(entry.feed for entry in ordered)
+    for seen, entry in enumerate(entries):
+        month = month_of(entry)
+        per_feed[entry.feed] += 1
+        per_month[month] += 1
+        item = ((entry.instant, entry.path), seen, entry)
+        if len(newest) < NEWEST_ON_FRONT_PAGE:
+            heapq.heappush(newest, item)
+        elif item[0] > newest[0][0]:
+            heapq.heapreplace(newest, item)
+        if months is None or month in months:
+            by_month[month].append(entry)
 
+    pages: dict[str, str] = {}
+    for month, month_entries in by_month.items():
+        if month != "undated":
+            pages[_month_page(month)] = _render_month(month, _newest_first(month_entries))
+    front_page = [entry for _, _, entry in sorted(newest, reverse=True)]
+    pages[ROOT_PAGE] = _render_root(front_page, per_feed, per_month)
+    return pages
+
+
+def _month_page(month: str) -> str:
+    return f"{month_folder(month)}/{MONTH_PAGE}"
+
+
+def _render_month(month: str, entries: list[CatalogEntry]) -> str:
+    folder = month_folder(month)
+    return "\n".join(
+        [
+            f"# {month}",
+            "",
+            f"{len(entries)} entries. [All months](../../{ROOT_PAGE})",
+            "",
+            *_entry_table(entries, folder),
+            "",
+        ]
+    )
+
+
+def _render_root(
+    newest: list[CatalogEntry], per_feed: Counter[str], per_month: Counter[str]
+) -> str:
     lines = [
         "# Archive",
         "",
-        f"{len(ordered)} entries from {len(per_feed)} feeds, archived by "
+        f"{per_feed.total()} entries from {len(per_feed)} feeds, archived by "
         "[archiver](https://pypi.org/project/archiver/). This page and the monthly "
         "`index.md` pages are rebuilt after each run that archives something.",
         "",
         "## Newest",
         "",
-        *_entry_table(ordered[:NEWEST_ON_FRONT_PAGE], ""),
+        *_entry_table(newest, ""),
         "",
         "## Feeds",
         "",
@@ -94,22 +140,22 @@ def render_pages(entries: Iterable[CatalogEntry]) -> dict[str, str]:
         "| Month | Entries |",
         "| --- | --- |",
     ]
-    pages: dict[str, str] = {}
-    for month in sorted(by_month, reverse=True):
-        if month == "undated":
-            continue
-        folder = month_folder(month)
-        page = f"{folder}/{MONTH_PAGE}"
-        lines.append(f"| [{month}]({quote(page)}) | {len(by_month[month])} |")
-        pages[page] = "\n".join(
-            [
-                f"# {month}",
-                "",
-                f"{len(by_month[month])} entries. [All months](../../{ROOT_PAGE})",
-                "",
-                *_entry_table(by_month[month], folder),
-                "",
-            ]
-        )
-    pages[ROOT_PAGE] = "\n".join([*lines, ""])
-    return pages
+    for month in sorted(per_month, reverse=True):
+        if month != "undated":
+            lines.append(f"| [{month}]({quote(_month_page(month))}) | {per_month[month]} |")
+    return "\n".join([*lines, ""])
+
+
+_MONTH_ROW = re.compile(r"^\| \[(\d{4}-\d{2})\]\([^)]*\) \| (\d+) \|$", re.MULTILINE)
+
+
+def month_counts(root_page: str) -> dict[str, int]:
+    """The entries per month a README.md written by render_pages lists."""
+    return {month: int(count) for month, count in _MONTH_ROW.findall(root_page)}
+
+
+def stale_months(old_root_page: str, new_root_page: str) -> set[str]:
+    """The months whose count differs between two front pages: their month pages are out
+    of date (a run that stopped before its pages, a file removed by hand)."""
+    old, new = month_counts(old_root_page), month_counts(new_root_page)
+    return {month for month in old.keys() | new.keys() if old.get(month) != new.get(month)}

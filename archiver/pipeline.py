@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,7 +27,7 @@ from archiver.filters import keeps
 from archiver.fulltext import wants_full_text, with_article
 from archiver.health import next_health
 from archiver.images import ImageKeeper
-from archiver.index import render_pages
+from archiver.index import ROOT_PAGE, month_of, render_pages, stale_months
 from archiver.models import (
     CatalogEntry,
     Document,
@@ -72,11 +72,24 @@ def select_feeds(
     return tuple(f for f in feeds if shard.holds(f.url)) if shard else feeds
 
 
-def rebuild_index(archive: Archive, ids: Mapping[str, str]) -> list[str]:
+def rebuild_index(
+    archive: Archive, ids: Mapping[str, str], months: Collection[str] | None = None
+) -> list[str]:
     """The index pages from the catalog of every shard, for the entries `ids` names (id to
-    path, as `scan_ids` gives them); the pages that changed."""
-    catalog = archive.catalog.reconcile(archive.root, ids)
-    return archive.write_pages(render_pages(catalog.values()))
+    path, as `scan_ids` gives them); the pages that changed.
+
+    With `months`, only README.md and those months' pages are built, and then any other
+    month whose count the old README.md does not match (a run that stopped before its
+    pages, a file removed by hand): a large archive's other pages are not read again.
+    """
+    if months is None:
+        return archive.write_pages(render_pages(archive.catalog.current(archive.root, ids)))
+    pages = render_pages(archive.catalog.current(archive.root, ids), set(months))
+    stale = stale_months(archive.read_file(ROOT_PAGE), pages[ROOT_PAGE]) - set(months)
+    if stale:
+        catching_up = render_pages(archive.catalog.current(archive.root, ids), stale)
+        pages |= {page: text for page, text in catching_up.items() if page != ROOT_PAGE}
+    return archive.write_pages(pages)
 
 
 @dataclass
@@ -232,7 +245,7 @@ class _Run:
                 warnings.append(document)
                 continue
             relpath = self.index[document.id]
-            planned, note = plan_update(feed.on_update, document, relpath, self.archive.read_entry)
+            planned, note = plan_update(feed.on_update, document, relpath, self.archive.read_file)
             if note:
                 warnings.append(note)
             if planned and not self.dry_run:
@@ -329,7 +342,8 @@ def _finish(run: _Run, config: Config, report: RunReport, *, dry_run: bool) -> N
     # shards would clash, so `archiver index` builds them once the shards are merged.
     sharded = run.archive.shard is not None
     if config.index and report.new and not report.aborted and not sharded:
-        rebuild_index(run.archive, run.index)
+        months = {month_of(entry) for outcome in report.outcomes for entry in outcome.written}
+        rebuild_index(run.archive, run.index, months)
 
 
 async def run_async(

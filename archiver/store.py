@@ -282,11 +282,13 @@ class Archive:
             self._folders.add(folder)
         return path
 
-    def read_entry(self, relpath: str) -> str:
+    def read_file(self, relpath: str) -> str:
+        """An archived file (an entry, an index page) as it is; empty if it is not there or
+        does not read (for an entry: as good as a broken header, left alone)."""
         try:
             return (self.root / relpath).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
-            return ""  # as good as a broken header: left alone
+            return ""
 
     def store_asset(self, relpath: str, data: bytes) -> str:
         """Keep a content-addressed file (an image) unless it is there already."""

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import posixpath
+import re
+from collections import Counter
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archiver.index import _relative
+from archiver.index import NEWEST_ON_FRONT_PAGE, ROOT_PAGE, _relative, month_counts, render_pages
+from archiver.models import CatalogEntry
 
 SEGMENTS = st.sampled_from(["2024", "01", "20", "blog", "a b-0123456789abcdef.md", ".", ".."])
 
@@ -16,3 +19,38 @@ def test_links_from_a_page_are_what_posixpath_makes(segments: list[str], folder:
     # without dates, `..` in a hand-made catalog) must come out the same.
     target = "/".join(segments)
     assert _relative(target, folder) == posixpath.relpath(target, folder or ".")
+
+
+CATALOG = st.lists(
+    st.builds(
+        lambda n, day, feed, title: CatalogEntry(
+            f"{n:016x}", f"2024/{day[5:7]}/{day[8:10]}/e-{n:016x}.md", title, feed, day
+        ),
+        st.integers(0, 2**40),
+        st.sampled_from(["2024-01-01T00:00:00+00:00", "2024-01-01T00:00:00+08:00", "2024-02-29"]),
+        st.sampled_from(["f", "g"]),
+        st.text(alphabet="abc ", max_size=5),
+    ),
+    # Past the front page's 50, so the newest must be picked from more.
+    min_size=NEWEST_ON_FRONT_PAGE - 5,
+    max_size=90,
+    unique_by=lambda e: e.id,
+)
+
+
+@given(CATALOG)
+def test_a_month_rendered_alone_is_the_month_rendered_with_all(entries: list[CatalogEntry]) -> None:
+    everything = render_pages(entries)
+    january = render_pages(entries, {"2024-01"})
+    assert set(january) <= {ROOT_PAGE, "2024/01/index.md"}
+    assert january == {page: everything[page] for page in january}
+
+
+@given(CATALOG)
+def test_the_front_page_lists_the_newest_first(entries: list[CatalogEntry]) -> None:
+    newest = sorted(entries, key=lambda e: (e.instant, e.path), reverse=True)[:NEWEST_ON_FRONT_PAGE]
+    front = render_pages(entries)[ROOT_PAGE].split("## Feeds")[0]
+    assert re.findall(r"\(([^)]+\.md)\)", front) == [e.path for e in newest]
+    assert month_counts(render_pages(entries)[ROOT_PAGE]) == dict(
+        Counter(e.date[:7] for e in entries)
+    )

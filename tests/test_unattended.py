@@ -260,6 +260,46 @@ def test_index_pages_link_every_entry_and_stay_put(server: FeedServer, tmp_path:
     assert (out / "README.md").stat().st_mtime_ns == before
 
 
+def _item(title: str, date: str) -> str:
+    return (
+        f"<item><title>{title}</title><link>https://example.org/{title}</link>"
+        f"<pubDate>{date}</pubDate></item>"
+    )
+
+
+def test_a_run_builds_the_pages_of_its_months_and_catches_up_stale_ones(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    january, february = "Mon, 01 Jan 2024 10:00:00 GMT", "Sat, 03 Feb 2024 10:00:00 GMT"
+    march = "Fri, 01 Mar 2024 10:00:00 GMT"
+    items = [_item("a", january), _item("b", january), _item("c", february)]
+    body = "<rss version='2.0'><channel><title>x</title>{}</channel></rss>"
+    url = server.feed("/f", body.format("".join(items)).encode())
+    config = write_config(tmp_path / "feeds.yaml", f"feeds:\n  - name: f\n    url: {url}\n")
+    out = tmp_path / "out"
+    cli(*run_args(config, out))
+    jan_page, feb_page = out / "2024/01/index.md", out / "2024/02/index.md"
+    assert "2 entries." in jan_page.read_text() and "1 entries." in feb_page.read_text()
+    # A month the run adds nothing to is left as it is, even when it differs from what
+    # a rebuild would write...
+    feb_page.write_text(feb_page.read_text() + "a note by hand\n")
+    # ...unless its count no longer matches: an entry of January removed by hand.
+    (january_file,) = list((out / "2024/01/01").glob("a-*.md"))
+    january_file.unlink()
+    server.feed("/f", body.format("".join([*items[1:], _item("d", march)])).encode())
+    code, stdout, _ = cli(*run_args(config, out))
+    assert code == EXIT_OK and "f: 1 new" in stdout
+    assert "1 entries." in (out / "2024/03/index.md").read_text()
+    assert "a note by hand" in feb_page.read_text()
+    assert "1 entries." in jan_page.read_text() and "/a-" not in jan_page.read_text()
+    readme = (out / "README.md").read_text()
+    assert "3 entries from 1 feeds" in readme and "[2024-01](2024/01/index.md) | 1 |" in readme
+
+    code, stdout, _ = cli("index", "--config", str(config), "--output", str(out))
+    assert code == EXIT_OK and "1 index pages written" in stdout
+    assert "a note by hand" not in feb_page.read_text()
+
+
 def test_index_can_be_switched_off(server: FeedServer, tmp_path: Path) -> None:
     url = server.feed("/f", rss("first"))
     config = write_config(
