@@ -39,6 +39,8 @@ import markdownify
 
 from archiver.errors import ParseError
 from archiver.parse import parse_feed
+from archiver.pipeline import rebuild_index
+from archiver.store import Archive
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -222,7 +224,8 @@ def bare_loop(corpus: list[bytes]) -> Measure:
 
 
 def fill_archive(output: Path, files: int) -> None:
-    """`files` archived entries in dated folders, with the catalog archiver would have kept."""
+    """`files` archived entries in dated folders, with the catalog and index pages archiver
+    would have made."""
     catalog = []
     for i in range(files):
         entry_id = hashlib.sha256(f"filler-{i}".encode()).hexdigest()[:16]
@@ -236,6 +239,8 @@ def fill_archive(output: Path, files: int) -> None:
         catalog.append(json.dumps(record | {"title": f"filler {i}"}, sort_keys=True))
     (output / ".archiver").mkdir(parents=True, exist_ok=True)
     (output / ".archiver" / "catalog.jsonl").write_text("\n".join(catalog) + "\n")
+    archive = Archive(output)
+    rebuild_index(archive, archive.scan_ids())
 
 
 def main() -> int:
