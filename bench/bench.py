@@ -248,6 +248,13 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per request")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results.json")
     parser.add_argument("--filler", type=int, default=FILLER_FILES)
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="folder to hold the archive (default: the system's temporary folder); "
+        "/dev/shm leaves the disk out of the figures",
+    )
     args = parser.parse_args()
     if not (SHARED / "feeds").is_dir():
         print(f"{SHARED / 'feeds'} is absent: the benchmark corpus sits beside the repo")
@@ -255,7 +262,7 @@ def main() -> int:
 
     corpus = build_corpus()
     server = Server(corpus, args.latency)
-    work = Path(tempfile.mkdtemp(prefix="archiver-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="archiver-bench-", dir=args.work))
     try:
         config = work / "feeds.yaml"
         lines = ["defaults:", "  concurrency: 8", "  per_host: 8", "  retries: 0", "feeds:"]
