@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -102,6 +103,7 @@ class _Run:
     health: dict[str, FeedHealth]
     dry_run: bool
     started: datetime
+    writer: Executor  # one thread: entries are written one feed at a time, in order
 
     def skip_reason(self, feed: FeedConfig) -> str | None:
         """Why the feed is not to be fetched in this run, or None."""
@@ -202,7 +204,7 @@ class _Run:
                 new_documents.append(document)
         written = [CatalogEntry(d.id, d.relpath, d.title, feed.name, d.date) for d in new_documents]
         if not self.dry_run:
-            self.archive.write_entries([(d.relpath, d.text) for d in new_documents])
+            await self._write_entries([(d.relpath, d.text) for d in new_documents])
             self.archive.catalog.append(written)
         state = self._state_after(feed, fetched)
         if failures:
@@ -249,9 +251,16 @@ class _Run:
             if note:
                 warnings.append(note)
             if planned and not self.dry_run:
-                self.archive.write_entries([(write.relpath, write.text) for write in planned])
+                await self._write_entries([(write.relpath, write.text) for write in planned])
             updated += bool(planned)
         return updated
+
+    async def _write_entries(self, files: list[tuple[str, str]]) -> None:
+        # In the writer thread: creating files is kernel time (most of a cold run's
+        # main process), during which the event loop keeps the downloads and the
+        # workers going.
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.writer, self.archive.write_entries, files)
 
     def _same_body_as_last_time(self, feed: FeedConfig, digest: str) -> bool:
         state, health = self.states.get(feed.name), self.health.get(feed.name)
@@ -346,6 +355,39 @@ def _finish(run: _Run, config: Config, report: RunReport, *, dry_run: bool) -> N
         rebuild_index(run.archive, run.index, months)
 
 
+@contextlib.asynccontextmanager
+async def _open_tools(
+    config: Config,
+    archive: Archive,
+    feeds: list[FeedConfig],
+    *,
+    transport: httpx.AsyncBaseTransport | None,
+    sleep: Sleep,
+    clock: Clock,
+) -> AsyncIterator[_Tools]:
+    """The network clients, the fetcher, the worker processes and the image keeper."""
+    async with contextlib.AsyncExitStack() as clients:
+        client = await clients.enter_async_context(
+            make_client(transport, concurrency=config.concurrency)
+        )
+        insecure = None
+        if any(not feed.verify_tls for feed in feeds):
+            insecure = await clients.enter_async_context(
+                make_client(transport, concurrency=config.concurrency, verify_tls=False)
+            )
+        fetcher = Fetcher(
+            client,
+            concurrency=config.concurrency,
+            per_host=config.per_host,
+            sleep=sleep,
+            clock=clock,
+            insecure_client=insecure,
+        )
+        workers = Workers(config.workers or default_workers())
+        slots = asyncio.Semaphore(2 * workers.count)
+        yield _Tools(fetcher, workers, ImageKeeper(fetcher, archive), slots)
+
+
 async def run_async(
     config: Config,
     options: RunOptions,
@@ -365,13 +407,17 @@ async def run_async(
         if on_outcome:
             on_outcome(outcome)
 
-    with contextlib.nullcontext() if options.dry_run else archive.lock(wait=options.wait):
+    with contextlib.ExitStack() as stack:
+        if not options.dry_run:
+            stack.enter_context(archive.lock(wait=options.wait))
         started = report.started = clock()
         states, warning = archive.load_state(started, set_aside=not options.dry_run)
         report.warnings.extend([warning] if warning else [])
         index = archive.scan_ids(remove_temporary=not options.dry_run)
-        run = _Run(archive, index, states, archive.load_health(), options.dry_run, started)
-        workers = Workers(config.workers or default_workers())
+        # Left only once every write has finished, so nothing is written after the lock goes.
+        writer = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="archiver-writer"))
+        health = archive.load_health()
+        run = _Run(archive, index, states, health, options.dry_run, started, writer)
         to_fetch = []
         for feed in feeds:
             reason = run.skip_reason(feed)
@@ -379,29 +425,10 @@ async def run_async(
                 record(run.skipped(feed, reason))
             else:
                 to_fetch.append(feed)
-        async with contextlib.AsyncExitStack() as clients:
-            client = await clients.enter_async_context(
-                make_client(transport, concurrency=config.concurrency)
-            )
-            insecure = None
-            if any(not feed.verify_tls for feed in to_fetch):
-                insecure = await clients.enter_async_context(
-                    make_client(transport, concurrency=config.concurrency, verify_tls=False)
-                )
-            fetcher = Fetcher(
-                client,
-                concurrency=config.concurrency,
-                per_host=config.per_host,
-                sleep=sleep,
-                clock=clock,
-                insecure_client=insecure,
-            )
-            tools = _Tools(
-                fetcher,
-                workers,
-                ImageKeeper(fetcher, archive),
-                asyncio.Semaphore(2 * workers.count),
-            )
+        tools_context = _open_tools(
+            config, archive, to_fetch, transport=transport, sleep=sleep, clock=clock
+        )
+        async with tools_context as tools:
             pending = [
                 asyncio.ensure_future(_fetch_and_archive(run, tools, feed)) for feed in to_fetch
             ]
