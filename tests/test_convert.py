@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
 from bs4 import BeautifulSoup
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from archiver.convert import html_to_markdown, is_real_image, text_to_markdown
@@ -312,3 +313,28 @@ def test_blank_lines_inside_code_survive_between_its_elements() -> None:
     # Highlighters wrap each token in a <span>: the lines between them are the code's.
     html = "<pre><code><span>a\n\n\n</span><span>\n\n\nb</span></code></pre>"
     assert html_to_markdown(html).markdown == "```\na\n\n\n\n\n\nb\n```"
+
+
+def _as_html_paragraphs(text: str) -> str:
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    )
+
+
+TEXT_WITH_MARKDOWN_IN_IT = st.text(
+    alphabet=st.sampled_from(
+        [*" \t\n-#*_`>+1.)=|[]\\&<~!ab", "\u00a0", "\u2003", "\u2028", "中", "\r", "\x0b", "\x85"]
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=300)
+@given(st.one_of(TEXT_WITH_MARKDOWN_IN_IT, st.text(max_size=80)))
+@example("1. a\u2003\n\n - b\u00a0\n# c\t")
+def test_plain_text_converts_as_its_paragraphs_would(text: str) -> None:
+    # Plain text skips the HTML parser; it must come out as the same text put in
+    # <p> and <br> would.
+    assert text_to_markdown(text) == html_to_markdown(_as_html_paragraphs(text))
