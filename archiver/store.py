@@ -116,7 +116,7 @@ def _write_temporary(path: Path, data: bytes) -> Path:
 def flush_to_disk(paths: Sequence[Path]) -> None:
     """Make the files or folders durable (a folder: the names in it): with one syncfs per
     file system on Linux, else with an fsync each."""
-    if _SYNCFS is None or len(paths) < 2:
+    if _SYNCFS is None or len(paths) < 2:  # for one, its own fsync is the smaller flush
         for path in paths:
             _fsync_path(path)
         return
@@ -233,10 +233,6 @@ class Archive:
                 yield relpath, problem
 
     # --- entries ------------------------------------------------------------
-
-    def write_entry(self, relpath: str, text: str) -> Path:
-        self.write_entries([(relpath, text)])
-        return self.root / relpath
 
     def write_entries(self, files: Sequence[tuple[str, str]]) -> None:
         """Write entries, given as (path relative to the root, text): durable on return,

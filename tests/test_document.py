@@ -142,7 +142,8 @@ def test_any_entry_converts_writes_and_reads_back(
     document = build_document(entry, feed=FEED, parsed=parsed(entry), first_seen=NOW)
     with tempfile.TemporaryDirectory() as folder:
         archive = Archive(Path(folder) / "archive")
-        path = archive.write_entry(document.relpath, document.text)
+        archive.write_entries([(document.relpath, document.text)])
+        path = archive.root / document.relpath
         written = path.read_text(encoding="utf-8")
         assert path.resolve().is_relative_to(archive.root.resolve())
         assert archive.scan_ids()[entry.id] == document.relpath

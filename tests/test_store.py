@@ -25,9 +25,9 @@ def files_under(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
 
 
-def test_write_entry_creates_folders_and_content(tmp_path: Path) -> None:
+def test_write_entries_creates_folders_and_content(tmp_path: Path) -> None:
     archive = Archive(tmp_path)
-    archive.write_entry(f"2021/06/20/a-{ID}.md", "---\ntitle: a\n---\n")
+    archive.write_entries([(f"2021/06/20/a-{ID}.md", "---\ntitle: a\n---\n")])
     assert (tmp_path / f"2021/06/20/a-{ID}.md").read_text() == "---\ntitle: a\n---\n"
     assert files_under(tmp_path) == {f"2021/06/20/a-{ID}.md"}
 
@@ -49,7 +49,7 @@ def test_failed_write_leaves_no_file_and_says_why(
 
     monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(StoreError) as caught:
-        Archive(tmp_path).write_entry(f"2021/a-{ID}.md", "text")
+        Archive(tmp_path).write_entries([(f"2021/a-{ID}.md", "text")])
     assert os.strerror(code) in str(caught.value)
     assert files_under(tmp_path) == set()
 
@@ -70,7 +70,7 @@ def test_failed_fsync_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_refuses_to_write_outside_the_archive(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="outside the archive"):
-        Archive(tmp_path / "out").write_entry(f"../escape-{ID}.md", "x")
+        Archive(tmp_path / "out").write_entries([(f"../escape-{ID}.md", "x")])
 
 
 def test_scan_ids_reads_file_names_and_skips_hidden_folders(tmp_path: Path) -> None:
