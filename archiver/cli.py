@@ -45,6 +45,7 @@ from archiver.subscriptions import (
     remove_feed,
     write_opml,
 )
+from archiver.workers import return_large_blocks
 
 EXIT_OK = 0
 EXIT_FEED_FAILED = 1
@@ -218,6 +219,7 @@ def _run(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextI
         known = ", ".join(f.name for f in config.feeds)
         error(stderr, f"no feed named {exc.args[0]!r} in {config.path} (known: {known})")
         return EXIT_USAGE
+    return_large_blocks()  # this process holds feeds of megabytes too
     options = RunOptions(
         output=args.output,
         feed_names=tuple(args.feed),

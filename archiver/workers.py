@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
+import ctypes
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -47,9 +49,27 @@ def _shared_pool(workers: int) -> ProcessPoolExecutor:
         # spawn, not fork: forking a process that runs an event loop and threads
         # can copy a held lock into the child.
         context = multiprocessing.get_context("spawn")
-        _pools[workers] = ProcessPoolExecutor(workers, mp_context=context)
+        _pools[workers] = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=return_large_blocks
+        )
         atexit.register(_pools[workers].shutdown, cancel_futures=True)
     return _pools[workers]
+
+
+# glibc's mallopt parameter for the size from which blocks are mapped on their own.
+_M_MMAP_THRESHOLD = -3
+
+
+def return_large_blocks() -> None:
+    """Have glibc give blocks of 1 MB and more back to the system when they are freed.
+
+    After the first large block glibc raises that threshold (up to 32 MB) and keeps
+    what a large feed left behind (its body, expat's and libxml2's buffers): about
+    10 MB per process for the rest of the run. A lower threshold saved more but cost
+    time (256 KB: 4 % more CPU in a cold run; 1 MB: none measurable).
+    """
+    with contextlib.suppress(OSError, AttributeError):  # not glibc
+        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, 1024 * 1024)
 
 
 def convert_batch(
