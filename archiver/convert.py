@@ -113,7 +113,7 @@ class _Tag(Tag):
 
     def find_parent(self, name: Any = None, attrs: Any = None, **kwargs: Any) -> Any:
         if not isinstance(name, str) or attrs or kwargs:
-            return super().find_parent(name, attrs, **kwargs)
+            return super().find_parent(name, attrs or {}, **kwargs)
         parent = self.parent
         while parent is not None and parent.name != name:
             parent = parent.parent
