@@ -48,9 +48,13 @@ def month_of(entry: CatalogEntry) -> str:
     return entry.date[:7] if len(entry.date) >= 7 else "undated"
 
 
-def _newest_first(entries: Iterable[CatalogEntry]) -> list[CatalogEntry]:
+def _recency(entry: CatalogEntry) -> tuple[datetime, str]:
     # Dates keep their feed's offset, so compare instants; ties by path keep the order stable.
-    return sorted(entries, key=lambda e: (e.instant, e.path), reverse=True)
+    return (entry.instant, entry.path)
+
+
+def _newest_first(entries: Iterable[CatalogEntry]) -> list[CatalogEntry]:
+    return sorted(entries, key=_recency, reverse=True)
 
 
 def _entry_table(entries: Iterable[CatalogEntry], from_folder: str) -> list[str]:
@@ -80,7 +84,7 @@ def render_pages(
         month = month_of(entry)
         per_feed[entry.feed] += 1
         per_month[month] += 1
-        item = ((entry.instant, entry.path), seen, entry)
+        item = (_recency(entry), seen, entry)
         if len(newest) < NEWEST_ON_FRONT_PAGE:
             heapq.heappush(newest, item)
         elif item[0] > newest[0][0]:
