@@ -290,6 +290,10 @@ class _Tools:
     workers: Workers
     images: ImageKeeper
     slots: asyncio.Semaphore  # bounds how many parsed feeds wait in memory at once
+    # Bounds the feeds between the start of their fetch and their end: fetching runs
+    # ahead of conversion only as far as keeps the workers fed, so a run of thousands
+    # of feeds never holds thousands of downloaded bodies.
+    admission: asyncio.Semaphore
 
 
 async def _with_full_text(
@@ -319,22 +323,23 @@ async def _fetch_and_archive(
     run: _Run, tools: _Tools, feed: FeedConfig
 ) -> tuple[FeedOutcome, str | None]:
     """The feed's outcome, and why the run must stop if the archive could not be written."""
-    started = time.monotonic()
-    try:
+    async with tools.admission:
+        started = time.monotonic()
         try:
-            fetched = await tools.fetcher.fetch(feed, run.states.get(feed.name))
-        except FeedError as exc:
-            outcome = run.failed(feed, exc)
-        else:
-            # Feeds are parsed and converted side by side, so every worker has work;
-            # the slots bound how many parsed feeds wait in memory at once.
-            async with tools.slots:
-                outcome = await run.archive_feed(feed, fetched, tools)
-    except StoreError as exc:
-        # The archive cannot take more: this feed's state is not advanced, so the
-        # next run fetches what was missed.
-        return FeedOutcome(feed.name, feed.url, Status.FAILED, error=str(exc)), str(exc)
-    return replace(outcome, elapsed=round(time.monotonic() - started, 3)), None
+            try:
+                fetched = await tools.fetcher.fetch(feed, run.states.get(feed.name))
+            except FeedError as exc:
+                outcome = run.failed(feed, exc)
+            else:
+                # Feeds are parsed and converted side by side, so every worker has work;
+                # the slots bound how many parsed feeds wait in memory at once.
+                async with tools.slots:
+                    outcome = await run.archive_feed(feed, fetched, tools)
+        except StoreError as exc:
+            # The archive cannot take more: this feed's state is not advanced, so the
+            # next run fetches what was missed.
+            return FeedOutcome(feed.name, feed.url, Status.FAILED, error=str(exc)), str(exc)
+        return replace(outcome, elapsed=round(time.monotonic() - started, 3)), None
 
 
 def _finish(run: _Run, config: Config, report: RunReport, *, dry_run: bool) -> None:
@@ -384,8 +389,14 @@ async def _open_tools(
             insecure_client=insecure,
         )
         workers = Workers(config.workers or default_workers())
-        slots = asyncio.Semaphore(2 * workers.count)
-        yield _Tools(fetcher, workers, ImageKeeper(fetcher, archive), slots)
+        slots = 2 * workers.count
+        yield _Tools(
+            fetcher,
+            workers,
+            ImageKeeper(fetcher, archive),
+            slots=asyncio.Semaphore(slots),
+            admission=asyncio.Semaphore(config.concurrency + slots),
+        )
 
 
 async def run_async(

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from archiver import document, store, workers
+from archiver import document, pipeline, store, workers
 from archiver.config import parse_config
-from archiver.models import Document, Entry, RunReport, Status
+from archiver.models import Document, Entry, FeedOutcome, RunReport, Status
 from archiver.pipeline import RunOptions, run_async
 from archiver.store import id_from_name
 
@@ -209,3 +209,42 @@ def test_the_same_body_again_costs_no_parsing(
     monkeypatch.undo()
     changed = run(tmp_path, serve(rss("a", "b", "c")))
     assert (changed.outcomes[0].new, changed.outcomes[0].seen) == (1, 2)
+
+
+def test_fetching_runs_ahead_of_conversion_only_so_far(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 40 feeds answer at once; conversion is slower. At no time may more feeds be
+    # fetched and not yet archived than the fetch concurrency plus the parse slots.
+    feeds = [f"https://h{i}.example.org/feed.xml" for i in range(40)]
+    config = "defaults:\n  workers: 1\n  concurrency: 4\nfeeds:\n" + "".join(
+        f"  - name: f{i}\n    url: {url}\n" for i, url in enumerate(feeds)
+    )
+    body = rss(*(f"item{j}" for j in range(30)))
+    fetched, archived, most = 0, 0, 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal fetched, most
+        fetched += 1
+        most = max(most, fetched - archived)
+        return streamed(200, content=body)
+
+    real_archive_feed = pipeline._Run.archive_feed
+
+    async def counted(self: pipeline._Run, *args: Any) -> FeedOutcome:
+        nonlocal archived
+        outcome = await real_archive_feed(self, *args)
+        archived += 1
+        return outcome
+
+    monkeypatch.setattr(pipeline._Run, "archive_feed", counted)
+    report = asyncio.run(
+        run_async(
+            parse_config(config),
+            RunOptions(output=tmp_path),
+            transport=httpx.MockTransport(handler),
+            clock=lambda: FIXED_NOW,
+        )
+    )
+    assert archived == 40 and not report.failed
+    assert most <= 4 + 2 * 1
