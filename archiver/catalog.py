@@ -77,12 +77,6 @@ class Catalog:
         self.path = state_dir / f"{stem}{suffix}{dot}{extension}"
         self._pattern = f"{stem}*{dot}{extension}"
 
-    def load(self) -> dict[str, CatalogEntry]:
-        entries: dict[str, CatalogEntry] = {}
-        for entry in self._lines():
-            entries.setdefault(entry.id, entry)
-        return entries
-
     def _lines(self) -> Iterator[CatalogEntry]:
         """Every readable line of every shard's catalog, in file order."""
         for path in sorted(self.path.parent.glob(self._pattern)):

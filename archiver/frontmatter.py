@@ -24,7 +24,7 @@ _NO_WRAP = 1 << 20
 # emoji and rare CJK as \U0001F600, which no person wants to read), U+0085 or a carriage
 # return, or a key that is long or odd (libyaml quotes those differently). There,
 # PyYAML's own emitter writes the front matter, so one entry always gives one file.
-_FAST_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_FAST_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # not a SafeDumper subclass
 _WRITTEN_OTHERWISE_BY_LIBYAML = re.compile("[\r\x85\U00010000-\U0010ffff]")
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 

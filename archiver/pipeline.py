@@ -85,8 +85,9 @@ def rebuild_index(
     """
     if months is None:
         return archive.write_pages(render_pages(archive.catalog.current(archive.root, ids)))
-    pages = render_pages(archive.catalog.current(archive.root, ids), set(months))
-    stale = stale_months(archive.read_file(ROOT_PAGE), pages[ROOT_PAGE]) - set(months)
+    months = set(months)
+    pages = render_pages(archive.catalog.current(archive.root, ids), months)
+    stale = stale_months(archive.read_file(ROOT_PAGE), pages[ROOT_PAGE]) - months
     if stale:
         catching_up = render_pages(archive.catalog.current(archive.root, ids), stale)
         pages |= {page: text for page, text in catching_up.items() if page != ROOT_PAGE}

@@ -113,7 +113,7 @@ def _write_temporary(path: Path, data: bytes) -> Path:
     return tmp
 
 
-def flush_to_disk(paths: Sequence[Path]) -> None:
+def _flush_to_disk(paths: Sequence[Path]) -> None:
     """Make the files or folders durable (a folder: the names in it): with one syncfs per
     file system on Linux, else with an fsync each."""
     if _SYNCFS is None or len(paths) < 2:  # for one, its own fsync is the smaller flush
@@ -250,7 +250,7 @@ class Archive:
                 current = self._entry_path(relpath)
                 pending[_write_temporary(current, text.encode("utf-8"))] = current
             current = self.root
-            flush_to_disk(list(pending))
+            _flush_to_disk(list(pending))
             for temporary, target in list(pending.items()):
                 current = target
                 os.replace(temporary, target)
@@ -261,7 +261,7 @@ class Archive:
             for temporary in pending:
                 with contextlib.suppress(OSError):
                     temporary.unlink()
-        self.sync_folders(relpath for relpath, _ in files)
+        self._sync_folders(relpath for relpath, _ in files)
 
     def _entry_path(self, relpath: str) -> Path:
         """The file for `relpath`, its folder made; StoreError if it would lie outside
@@ -296,11 +296,11 @@ class Archive:
                 raise StoreError(_describe_os_error(exc, path)) from exc
         return relpath
 
-    def sync_folders(self, relpaths: Iterable[str]) -> None:
+    def _sync_folders(self, relpaths: Iterable[str]) -> None:
         """Make the renames of freshly written entries durable."""
         folders = sorted({(self.root / relpath).parent for relpath in relpaths})
         try:
-            flush_to_disk(folders)
+            _flush_to_disk(folders)
         except OSError as exc:
             raise StoreError(_describe_os_error(exc, Path(exc.filename or self.root))) from exc
 

@@ -331,7 +331,11 @@ def test_a_catalog_line_cut_short_costs_only_itself(tmp_path: Path) -> None:
         handle.write('{"id": "cut sho')  # a run killed mid-line
     second = CatalogEntry("fedcba9876543210", "2024/01/01/b-fedcba9876543210.md", "b", "f", "2024")
     catalog.append([second])
-    assert catalog.load() == {entry.id: entry, second.id: second}
+    on_disk = {entry.id: entry.path, second.id: second.path}
+    assert catalog.reconcile(tmp_path, on_disk, persist=False) == {
+        entry.id: entry,
+        second.id: second,
+    }
 
 
 def test_status_writes_nothing(two_feeds: Path, tmp_path: Path) -> None:
