@@ -15,7 +15,7 @@ import hashlib
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -48,6 +48,12 @@ from archiver.updates import plan_update
 from archiver.workers import Workers, default_workers
 
 OutcomeHook = Callable[[FeedOutcome], None]
+
+# How often, at most, a run writes its state while feeds are still coming in. Writing
+# it after every feed re-encoded every feed's state each time, which grows with the
+# square of the feeds; a run stopped between two writes loses only validators, and
+# the next run fetches those feeds again and finds their entries archived.
+STATE_SAVE_INTERVAL = 2.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,8 @@ class _Run:
     dry_run: bool
     started: datetime
     writer: Executor  # one thread: entries are written one feed at a time, in order
+    state_saved_at: float = field(default=-float("inf"))  # time.monotonic() of the last write
+    state_unsaved: bool = False
 
     def skip_reason(self, feed: FeedConfig) -> str | None:
         """Why the feed is not to be fetched in this run, or None."""
@@ -278,9 +286,18 @@ class _Run:
         )
 
     def _set_state(self, feed: FeedConfig, state: FeedState) -> None:
+        # Called only once the feed's entries are on disk: the state never vouches
+        # for an entry the archive does not hold.
         self.states[feed.name] = state
-        if not self.dry_run:
+        self.state_unsaved = True
+        if time.monotonic() - self.state_saved_at >= STATE_SAVE_INTERVAL:
+            self.save_state()
+
+    def save_state(self) -> None:
+        if self.state_unsaved and not self.dry_run:
             self.archive.save_state(self.states)
+        self.state_unsaved = False
+        self.state_saved_at = time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -455,6 +472,11 @@ async def run_async(
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
+                # Even when interrupted: what the finished feeds vouch for is on disk.
+                try:
+                    run.save_state()
+                except StoreError as exc:
+                    report.aborted = report.aborted or str(exc)
         done = {outcome.name for outcome in report.outcomes}
         for feed in feeds:
             if feed.name not in done:

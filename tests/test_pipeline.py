@@ -105,6 +105,66 @@ def test_a_failed_write_stops_the_run_without_advancing_state(
     assert state["feeds"]["f"]["etag"] == '"v1"'
 
 
+def per_host() -> httpx.MockTransport:
+    """Two entries of its own for each host, with an ETag."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        host = request.url.host.split(".")[0]
+        return streamed(200, content=rss(f"{host}-a", f"{host}-b"), headers={"ETag": '"v1"'})
+
+    return httpx.MockTransport(handler)
+
+
+def many_feeds(count: int) -> str:
+    return "defaults:\n  workers: 1\n  concurrency: 1\nfeeds:\n" + "".join(
+        f"  - name: f{i}\n    url: https://h{i}.example.org/feed.xml\n" for i in range(count)
+    )
+
+
+def test_the_state_is_written_once_at_the_start_and_once_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Written after every feed, the state cost each feed the encoding of all the others.
+    monkeypatch.setattr(pipeline, "STATE_SAVE_INTERVAL", 3600.0)
+    real_save = store.Archive.save_state
+    saved: list[int] = []
+
+    def counted(self: store.Archive, states: Any) -> bool:
+        saved.append(len(states))
+        return real_save(self, states)
+
+    monkeypatch.setattr(store.Archive, "save_state", counted)
+    report = run(tmp_path, per_host(), many_feeds(30))
+    assert len(report.outcomes) == 30 and not report.failed
+    assert saved == [1, 30]
+    state = json.loads((tmp_path / ".archiver" / "state.json").read_text())
+    assert sorted(state["feeds"]) == sorted(f"f{i}" for i in range(30))
+    assert {feed["etag"] for feed in state["feeds"].values()} == {'"v1"'}
+
+
+def test_a_run_stopped_by_a_full_disk_keeps_the_state_of_the_feeds_it_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "STATE_SAVE_INTERVAL", 3600.0)
+    real_write = store._write_temporary
+    calls = []
+
+    def full_after_ten(path: Path, data: bytes) -> Path:
+        # Entries fill the disk; the state, a few bytes rewritten in place, still fits.
+        calls.append(path)
+        if len(calls) > 10 and path.name != "state.json":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(path, data)
+
+    monkeypatch.setattr(store, "_write_temporary", full_after_ten)
+    report = run(tmp_path, per_host(), many_feeds(30))
+    assert report.aborted is not None and "No space left on device" in report.aborted
+    finished = {o.name for o in report.outcomes if o.status is Status.OK}
+    assert 0 < len(finished) < 30
+    state = json.loads((tmp_path / ".archiver" / "state.json").read_text())
+    assert set(state["feeds"]) == finished
+
+
 def test_an_entry_that_breaks_conversion_costs_only_itself(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
