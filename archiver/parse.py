@@ -13,7 +13,7 @@ from typing import Any
 
 import feedparser
 
-from archiver import jsonfeed
+from archiver import jsonfeed, saxdriver
 from archiver.convert import parse_html
 from archiver.errors import ParseError
 from archiver.models import Enclosure, Entry, ParsedFeed
@@ -119,6 +119,7 @@ def _parse_xml(body: bytes, *, url: str, content_type: str) -> ParsedFeed:
     response_headers = {"content-type": content_type or "application/xml"}
     # Sanitising and link resolution of the HTML happen once, in the converter,
     # which needs the lazy-loading attributes feedparser's sanitiser would drop.
+    saxdriver.use()
     result = feedparser.parse(
         io.BytesIO(body),
         response_headers=response_headers,

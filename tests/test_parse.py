@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import io
 import json
+import xml.sax
 from datetime import datetime, timezone
+from unittest import mock
+from xml.sax.saxutils import escape
 
+import feedparser.api
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from archiver import saxdriver
 from archiver.errors import ParseError
 from archiver.models import Enclosure
 from archiver.parse import parse_feed
@@ -266,3 +274,51 @@ def test_json_feed_attachment_duration() -> None:
     }
     (entry,) = parse_feed(json.dumps(feed).encode(), url=FEED_URL, headers={}).entries
     assert entry.duration == "3079"
+
+
+# --- the SAX driver ------------------------------------------------------------------
+
+
+class _TextPieces(xml.sax.handler.ContentHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pieces: list[str] = []
+
+    def characters(self, content: str) -> None:
+        self.pieces.append(content)
+
+
+def test_feedparser_gets_escaped_html_as_one_piece_of_text() -> None:
+    # Unbuffered, expat splits this text at each of its 40 entities and each line.
+    text = "&lt;p&gt;one &amp;amp; two&lt;/p&gt;\n" * 10
+    parse(rss(f"<item><title>t</title><description>{text}</description></item>"))
+    assert feedparser.api.PREFERRED_XML_PARSERS[0] == saxdriver.__name__
+    reader = xml.sax.make_parser(feedparser.api.PREFERRED_XML_PARSERS)
+    handler = _TextPieces()
+    reader.setContentHandler(handler)
+    reader.parse(io.BytesIO(f"<d>{text}</d>".encode()))
+    assert handler.pieces == ["<p>one &amp; two</p>\n" * 10]
+
+
+# Characters XML 1.0 allows: a tab, line ends, and no other control or surrogate.
+_XML_TEXT = st.text(
+    st.characters(exclude_categories=["Cs"], exclude_characters="\ufffe\uffff"),
+    max_size=80,
+).map(lambda s: "".join(c for c in s if c in "\t\n\r" or ord(c) >= 0x20))
+
+
+@settings(max_examples=150, deadline=None)
+@given(titles=st.lists(_XML_TEXT, min_size=1, max_size=3), html=_XML_TEXT)
+def test_buffered_text_reads_as_expat_piece_by_piece_did(titles: list[str], html: str) -> None:
+    items = "".join(
+        f"<item><title>{escape(title)}</title><link>https://example.org/{i}</link>"
+        f"<description>{escape(escape(html))}</description></item>"
+        for i, title in enumerate(titles)
+    )
+    body = rss(items)
+    buffered = parse(body)
+    with (
+        mock.patch.object(saxdriver, "use"),
+        mock.patch.object(feedparser.api, "PREFERRED_XML_PARSERS", ["xml.sax.expatreader"]),
+    ):
+        assert parse(body) == buffered
