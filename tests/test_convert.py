@@ -9,6 +9,7 @@ from bs4 import BeautifulSoup, Tag
 from bs4.builder._lxml import LXMLTreeBuilder
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from markdownify import MarkdownConverter
 
 from archiver import convert
 from archiver.convert import html_to_markdown, is_real_image, text_to_markdown
@@ -412,3 +413,16 @@ def test_ordinary_markup_never_takes_beautifulsoups_way(monkeypatch: pytest.Monk
     assert soup.p is not None and soup.p["class"] == ["a", "b"]
     with pytest.raises(AssertionError, match="own tree building"):
         convert.parse_html("<!DOCTYPE html><p>x</p>")  # a doctype goes BeautifulSoup's way
+
+
+_ESCAPE_ALPHABET = st.sampled_from(
+    [*"]\\&<`[>~=+|-#.)*_ \t\n0123456789ab", "\u00a0", "\u2003", "中"]
+)
+
+
+@settings(max_examples=500)
+@given(st.one_of(st.text(_ESCAPE_ALPHABET, max_size=40), st.text(max_size=40)))
+@example("1. a - b ## c 12) d")
+def test_escape_is_markdownifys(text: str) -> None:
+    markdownifys = MarkdownConverter.escape  # type: ignore[attr-defined]  # not in its stubs
+    assert convert._CONVERTER.escape(text, set()) == markdownifys(convert._CONVERTER, text, set())
