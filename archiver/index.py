@@ -22,16 +22,19 @@ ROOT_PAGE = "README.md"
 MONTH_PAGE = "index.md"
 
 
-_MARKUP_CHARACTER = re.compile(r"([\\`*_\[\]<>|#])")
+_MARKUP_ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|#"})
 
 
 def _cell(text: str) -> str:
     """Text that cannot break a Markdown table cell or turn into markup."""
-    return " ".join(_MARKUP_CHARACTER.sub(r"\\\1", text).split())
+    return " ".join(text.translate(_MARKUP_ESCAPES).split())
 
 
 def _link(title: str, target: str, from_folder: str) -> str:
     return f"[{_cell(title) or 'Untitled'}]({quote(_relative(target, from_folder))})"
+
+
+_PLAIN_SEGMENTS = frozenset({"", ".", ".."})  # what a path needs posixpath for
 
 
 def _relative(target: str, folder: str) -> str:
@@ -39,7 +42,7 @@ def _relative(target: str, folder: str) -> str:
     # ask posixpath, which costs a tenth of a large index's rebuild.
     prefix = f"{folder}/" if folder else ""
     rest = target.removeprefix(prefix)
-    if target.startswith(prefix) and all(p not in ("", ".", "..") for p in rest.split("/")):
+    if target.startswith(prefix) and _PLAIN_SEGMENTS.isdisjoint(rest.split("/")):
         return rest
     return posixpath.relpath(target, folder or ".")
 
@@ -53,16 +56,24 @@ def _recency(entry: CatalogEntry) -> tuple[datetime, str]:
     return (entry.instant, entry.path)
 
 
-def _newest_first(entries: Iterable[CatalogEntry]) -> list[CatalogEntry]:
-    return sorted(entries, key=_recency, reverse=True)
+# An entry with its recency and its place in the catalog, which breaks the last ties.
+_Ranked = tuple[tuple[datetime, str], int, CatalogEntry]
+
+
+def _newest_first(ranked: list[_Ranked]) -> list[CatalogEntry]:
+    return [entry for _, _, entry in sorted(ranked, reverse=True)]
 
 
 def _entry_table(entries: Iterable[CatalogEntry], from_folder: str) -> list[str]:
     lines = ["| Date | Title | Feed |", "| --- | --- | --- |"]
+    feed_cells: dict[str, str] = {}  # a month's entries come from a few feeds
     for entry in entries:
         date = entry.date[:10]
         title = _link(entry.title, entry.path, from_folder)
-        lines.append(f"| {date} | {title} | {_cell(entry.feed)} |")
+        feed = feed_cells.get(entry.feed)
+        if feed is None:
+            feed = feed_cells[entry.feed] = _cell(entry.feed)
+        lines.append(f"| {date} | {title} | {feed} |")
     return lines
 
 
@@ -78,8 +89,8 @@ def render_pages(
     kept, so a run that adds to one month of a large archive holds that month alone."""
     per_feed: Counter[str] = Counter()
     per_month: Counter[str] = Counter()
-    newest: list[tuple[tuple[datetime, str], int, CatalogEntry]] = []  # a heap of the newest
-    by_month: defaultdict[str, list[CatalogEntry]] = defaultdict(list)
+    newest: list[_Ranked] = []  # a heap of the newest
+    by_month: defaultdict[str, list[_Ranked]] = defaultdict(list)
     for seen, entry in enumerate(entries):
         month = month_of(entry)
         per_feed[entry.feed] += 1
@@ -90,13 +101,13 @@ def render_pages(
         elif item[0] > newest[0][0]:
             heapq.heapreplace(newest, item)
         if months is None or month in months:
-            by_month[month].append(entry)
+            by_month[month].append(item)
 
     pages: dict[str, str] = {}
-    for month, month_entries in by_month.items():
+    for month, ranked in by_month.items():
         if month != "undated":
-            pages[_month_page(month)] = _render_month(month, _newest_first(month_entries))
-    front_page = [entry for _, _, entry in sorted(newest, reverse=True)]
+            pages[_month_page(month)] = _render_month(month, _newest_first(ranked))
+    front_page = _newest_first(newest)
     pages[ROOT_PAGE] = _render_root(front_page, per_feed, per_month)
     return pages
 
