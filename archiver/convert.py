@@ -163,8 +163,8 @@ class _TreeEvents:
 
     def build(self, soup: BeautifulSoup | None, markup: str) -> None:
         assert soup is not None
-        self.soup = soup
-        builder = soup.builder
+        self.soup: BeautifulSoup | None = soup
+        self.builder = builder = soup.builder
         self.tag_class = cast(type[Tag], soup.element_classes.get(Tag, Tag))
         self.attribute_dict = builder.attribute_dict_class
         self.preserving = builder.preserve_whitespace_tags
@@ -174,8 +174,12 @@ class _TreeEvents:
         self.text: list[str] = []
         self.preserved = 0  # open tags that keep their whitespace (<pre>, <textarea>)
         self.container_tags: list[Tag] = []  # open tags whose strings have a class of their own
-        self.parser.feed(markup)
-        self.parser.close()
+        try:
+            self.parser.feed(markup)
+            self.parser.close()
+        finally:
+            # Hold no tree between two builds: the last entry's would stay in memory.
+            self.soup, self.last, self.open, self.container_tags = None, None, [], []
 
     # lxml's parser target protocol; from a str, lxml passes only str.
     def start(self, tag: str | bytes, attrib: Mapping[str | bytes, str | bytes]) -> None:
@@ -184,7 +188,7 @@ class _TreeEvents:
             self._add_text()
         parent = self.open[-1]
         element = self.tag_class(
-            self.soup, self.soup.builder, tag, None, None, self.attribute_dict(attrib),
+            self.soup, self.builder, tag, None, None, self.attribute_dict(attrib),
             parent, self.last,
         )  # fmt: skip
         parent.contents.append(element)
