@@ -56,12 +56,10 @@ def _recency(entry: CatalogEntry) -> tuple[datetime, str]:
     return (entry.instant, entry.path)
 
 
-# An entry with its recency and its place in the catalog, which breaks the last ties.
-_Ranked = tuple[tuple[datetime, str], int, CatalogEntry]
-
-
-def _newest_first(ranked: list[_Ranked]) -> list[CatalogEntry]:
-    return [entry for _, _, entry in sorted(ranked, reverse=True)]
+def _newest_first(entries: Iterable[CatalogEntry]) -> list[CatalogEntry]:
+    # Keys made here, per month, not kept for every entry: a large archive's months
+    # would hold a tuple and a datetime more per entry.
+    return sorted(entries, key=_recency, reverse=True)
 
 
 def _entry_table(entries: Iterable[CatalogEntry], from_folder: str) -> list[str]:
@@ -89,8 +87,8 @@ def render_pages(
     kept, so a run that adds to one month of a large archive holds that month alone."""
     per_feed: Counter[str] = Counter()
     per_month: Counter[str] = Counter()
-    newest: list[_Ranked] = []  # a heap of the newest
-    by_month: defaultdict[str, list[_Ranked]] = defaultdict(list)
+    newest: list[tuple[tuple[datetime, str], int, CatalogEntry]] = []  # a heap of the newest
+    by_month: defaultdict[str, list[CatalogEntry]] = defaultdict(list)
     for seen, entry in enumerate(entries):
         month = month_of(entry)
         per_feed[entry.feed] += 1
@@ -101,13 +99,13 @@ def render_pages(
         elif item[0] > newest[0][0]:
             heapq.heapreplace(newest, item)
         if months is None or month in months:
-            by_month[month].append(item)
+            by_month[month].append(entry)
 
     pages: dict[str, str] = {}
-    for month, ranked in by_month.items():
+    for month, month_entries in by_month.items():
         if month != "undated":
-            pages[_month_page(month)] = _render_month(month, _newest_first(ranked))
-    front_page = _newest_first(newest)
+            pages[_month_page(month)] = _render_month(month, _newest_first(month_entries))
+    front_page = [entry for _, _, entry in sorted(newest, reverse=True)]
     pages[ROOT_PAGE] = _render_root(front_page, per_feed, per_month)
     return pages
 
