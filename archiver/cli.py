@@ -52,6 +52,11 @@ EXIT_FEED_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
 
+# `archiver run` stops its worker processes before it builds the index pages (see
+# Workers.release). The test suite, which runs commands in-process hundreds of times,
+# turns this off and keeps one pool.
+RELEASE_WORKERS = True
+
 
 def _positive(kind: type[float] | type[int]) -> argparse._ActionType:
     def parse(text: str) -> float | int:
@@ -226,6 +231,7 @@ def _run(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextI
         dry_run=args.dry_run,
         wait=args.wait,
         shard=args.shard,
+        release_workers=RELEASE_WORKERS,
     )
     reporter = _reporter(args, len(feeds), stdout, stderr)
     try:

@@ -63,6 +63,9 @@ class RunOptions:
     dry_run: bool = False
     wait: float = 0.0  # seconds to wait for another run's lock before giving up
     shard: Shard | None = None
+    # Stop the worker processes once the feeds are done. A program that runs the
+    # pipeline many times (the test suite) keeps them instead, having paid to start them.
+    release_workers: bool = False
 
 
 def select_feeds(
@@ -417,6 +420,30 @@ async def _open_tools(
         )
 
 
+async def _archive_each(
+    run: _Run, tools: _Tools, feeds: list[FeedConfig], report: RunReport, record: OutcomeHook
+) -> None:
+    """Every feed fetched and archived side by side, each recorded as it ends; the run
+    stops at the first that cannot be written."""
+    pending = [asyncio.ensure_future(_fetch_and_archive(run, tools, feed)) for feed in feeds]
+    try:
+        for next_done in asyncio.as_completed(pending):
+            outcome, stop = await next_done
+            record(outcome)
+            if stop:
+                report.aborted = stop
+                break
+    finally:
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        # Even when interrupted: what the finished feeds vouch for is on disk.
+        try:
+            run.save_state()
+        except StoreError as exc:
+            report.aborted = report.aborted or str(exc)
+
+
 async def run_async(
     config: Config,
     options: RunOptions,
@@ -458,25 +485,9 @@ async def run_async(
             config, archive, to_fetch, transport=transport, sleep=sleep, clock=clock
         )
         async with tools_context as tools:
-            pending = [
-                asyncio.ensure_future(_fetch_and_archive(run, tools, feed)) for feed in to_fetch
-            ]
-            try:
-                for next_done in asyncio.as_completed(pending):
-                    outcome, stop = await next_done
-                    record(outcome)
-                    if stop:
-                        report.aborted = stop
-                        break
-            finally:
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
-                # Even when interrupted: what the finished feeds vouch for is on disk.
-                try:
-                    run.save_state()
-                except StoreError as exc:
-                    report.aborted = report.aborted or str(exc)
+            await _archive_each(run, tools, to_fetch, report, record)
+            if options.release_workers:
+                tools.workers.release()
         done = {outcome.name for outcome in report.outcomes}
         for feed in feeds:
             if feed.name not in done:

@@ -250,6 +250,32 @@ def test_worker_processes_write_what_the_main_process_writes(tmp_path: Path) -> 
     assert files(tmp_path / "inline") == files(tmp_path / "pooled")
 
 
+def test_a_run_that_releases_its_workers_stops_them_before_the_index_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = parse_config(f"defaults:\n  workers: 2\nfeeds:\n  - name: f\n    url: {FEED_URL}\n")
+    alive_while_indexing = []
+    real_rebuild = pipeline.rebuild_index
+
+    def rebuild(*args: Any, **kwargs: Any) -> list[str]:
+        alive_while_indexing.append(2 in workers._pools)
+        return real_rebuild(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "rebuild_index", rebuild)
+
+    def archive(out: Path, *, release: bool) -> RunReport:
+        options = RunOptions(output=out, release_workers=release)
+        return asyncio.run(
+            run_async(config, options, transport=serve(rss("a", "b")), clock=lambda: FIXED_NOW)
+        )
+
+    assert archive(tmp_path / "kept", release=False).new == 2
+    assert archive(tmp_path / "released", release=True).new == 2
+    assert alive_while_indexing == [True, False]
+    assert 2 not in workers._pools
+    assert archive(tmp_path / "again", release=True).new == 2  # a new pool serves the next
+
+
 def test_the_same_body_again_costs_no_parsing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
