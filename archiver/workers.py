@@ -56,7 +56,7 @@ def _shared_pool(workers: int) -> ProcessPoolExecutor:
     return _pools[workers]
 
 
-def release_pool(workers: int) -> None:
+def _release_pool(workers: int) -> None:
     """Stop the shared pool of this size now rather than at exit."""
     pool = _pools.pop(workers, None)
     if pool is not None:
@@ -106,7 +106,7 @@ class Workers:
         (about 150 MB on two cores) before it builds the index pages, which is when a
         large archive's run needs the most in the main process."""
         if self._pool is not None:
-            release_pool(self.count)
+            _release_pool(self.count)
             self._pool = None
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
