@@ -150,7 +150,7 @@ def test_a_run_stopped_by_a_full_disk_keeps_the_state_of_the_feeds_it_finished(
     calls = []
 
     def full_after_ten(path: Path, data: bytes) -> Path:
-        # Entries fill the disk; the state, a few bytes rewritten in place, still fits.
+        # Entries fill the disk; the state file, a few hundred bytes, still fits.
         calls.append(path)
         if len(calls) > 10 and path.name != "state.json":
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
