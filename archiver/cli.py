@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -51,6 +53,9 @@ EXIT_OK = 0
 EXIT_FEED_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
+# Stopped by a signal, as a shell reports it: 128 + the signal's number.
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 # `archiver run` stops its worker processes before it builds the index pages (see
 # Workers.release). The test suite, which runs commands in-process hundreds of times,
@@ -235,13 +240,17 @@ def _run(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextI
     )
     reporter = _reporter(args, len(feeds), stdout, stderr)
     try:
-        report = asyncio.run(run_async(config, options, on_outcome=reporter.outcome))
+        report = asyncio.run(_stoppable(run_async(config, options, on_outcome=reporter.outcome)))
     except LockHeldError as exc:
         error(stderr, str(exc))
         return EXIT_LOCKED
     except StoreError as exc:
         error(stderr, str(exc))
         return EXIT_FEED_FAILED
+    except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+        how = "interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated (SIGTERM)"
+        error(stderr, f"{how}: what was archived is kept; the next run fetches the rest")
+        return EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_TERMINATED
     reporter.finish(report, dry_run=args.dry_run)
     _in_github_actions(report, stdout)
     if args.report:
@@ -254,6 +263,24 @@ def _run(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextI
     if args.apply_redirects and not args.dry_run:
         _apply_redirects(config, args.output, stdout)
     return _exit_status(report, args.fail_after)
+
+
+async def _stoppable(run: Awaitable[RunReport]) -> RunReport:
+    """`run`, which SIGTERM (cron's `timeout`, a cancelled CI job, systemd) stops the way
+    asyncio stops it on Ctrl-C: at its next await, so the feeds already archived keep
+    their state, the writes under way finish, and the lock is released."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    handled = False
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not here
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        handled = True
+    try:
+        return await run
+    finally:
+        if handled:
+            loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _apply_redirects(config: Config, output: Path, stdout: TextIO) -> None:
@@ -405,6 +432,14 @@ def main(
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     args = _parser().parse_args(argv)
+    try:
+        return _command(args, stdout, stderr)
+    except KeyboardInterrupt:  # before or after a run, which handles its own
+        error(stderr, "interrupted")
+        return EXIT_INTERRUPTED
+
+
+def _command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:

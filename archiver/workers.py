@@ -16,7 +16,10 @@ import atexit
 import contextlib
 import ctypes
 import multiprocessing
+import multiprocessing.connection
 import os
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import datetime
@@ -50,7 +53,7 @@ def _shared_pool(workers: int) -> ProcessPoolExecutor:
         # can copy a held lock into the child.
         context = multiprocessing.get_context("spawn")
         _pools[workers] = ProcessPoolExecutor(
-            workers, mp_context=context, initializer=return_large_blocks
+            workers, mp_context=context, initializer=_start_worker
         )
         atexit.register(_pools[workers].shutdown, cancel_futures=True)
     return _pools[workers]
@@ -65,6 +68,32 @@ def _release_pool(workers: int) -> None:
 
 # glibc's mallopt parameter for the size from which blocks are mapped on their own.
 _M_MMAP_THRESHOLD = -3
+
+
+def _start_worker() -> None:
+    # Ctrl-C reaches every process of the terminal's group: the main process stops
+    # the run and then its workers, which, stopped first, left it waiting for them.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
+    return_large_blocks()
+
+
+def _exit_with_parent() -> None:
+    """End this worker when the process that started it ends.
+
+    A main process killed outright (SIGKILL, the OOM killer) cannot stop its
+    workers, and they would wait for work forever, one pair more per killed
+    cron run.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)  # at once: there is no one left to hand results to
+
+    threading.Thread(target=watch, name="archiver-parent-watch", daemon=True).start()
 
 
 def return_large_blocks() -> None:

@@ -15,8 +15,15 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from archiver import __version__
-from archiver.cli import EXIT_FEED_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, main
+from archiver import __version__, cli
+from archiver.cli import (
+    EXIT_FEED_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_USAGE,
+    main,
+)
 from archiver.store import Archive, id_from_name
 
 from .conftest import REPO_ROOT, FeedServer, Reply, shared_path, write_config
@@ -330,3 +337,15 @@ def test_entry_without_a_date_is_dated_when_first_archived(
     archived = datetime.fromisoformat(str(matter["date"]))
     assert abs((datetime.now(timezone.utc) - archived).total_seconds()) < 600
     assert path.parent.name == f"{archived.day:02d}"
+
+
+def test_ctrl_c_outside_a_run_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(path: Path) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "load_config", interrupted)
+    stderr = io.StringIO()
+    code = main(["check", "--config", str(tmp_path / "feeds.yaml")], stderr=stderr)
+    assert (code, stderr.getvalue()) == (EXIT_INTERRUPTED, "archiver: interrupted\n")

@@ -31,7 +31,7 @@ import pytest
 import trustme
 import yaml
 
-from archiver.cli import EXIT_FEED_FAILED, EXIT_OK, main
+from archiver.cli import EXIT_FEED_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, main
 from archiver.config import FeedConfig, parse_config
 from archiver.errors import FetchError
 from archiver.fetch import Fetcher, make_client
@@ -611,6 +611,26 @@ def test_17_plain_text_content_is_escaped(server: FeedServer, tmp_path: Path) ->
 # --- the archive -----------------------------------------------------------------------
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        pytest.skip("no /proc here to find a process's children")
+    found: list[int] = []
+    for task in tasks:
+        with open(f"/proc/{pid}/task/{task}/children") as handle:
+            found += [int(child) for child in handle.read().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
 def test_18_killed_mid_run_leaves_no_partial_file_and_the_next_run_completes(
     server: FeedServer, tmp_path: Path
 ) -> None:
@@ -633,10 +653,16 @@ def test_18_killed_mid_run_leaves_no_partial_file_and_the_next_run_completes(
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and len(list(out.rglob("*.md"))) < 50:
         time.sleep(0.01)
+    helpers = _children(child.pid)  # the worker processes and multiprocessing's tracker
     child.send_signal(signal.SIGKILL)
     child.wait()
     interrupted = list(out.rglob("*.md"))
     assert 0 < len(interrupted) < feeds * 20, "the kill should land mid-run"
+    assert helpers, "the run should have started its worker processes"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in helpers):
+        time.sleep(0.05)
+    assert not [pid for pid in helpers if _alive(pid)], "the killed run's workers live on"
     for path in interrupted:  # every visible article is whole
         assert path.read_text(encoding="utf-8").count("\n---\n") >= 1
 
@@ -645,6 +671,63 @@ def test_18_killed_mid_run_leaves_no_partial_file_and_the_next_run_completes(
     assert len(articles(out)) == feeds * 20
     leftovers = [p for p in out.rglob("*") if p.name.startswith(".archiver-tmp-")]
     assert leftovers == []
+
+
+@pytest.mark.parametrize(
+    ("sent", "code", "said"),
+    [
+        pytest.param(signal.SIGTERM, EXIT_TERMINATED, "terminated (SIGTERM)", id="sigterm"),
+        # Ctrl-C reaches the whole process group: the workers too.
+        pytest.param(signal.SIGINT, EXIT_INTERRUPTED, "interrupted", id="ctrl-c"),
+    ],
+)
+def test_18b_a_stopped_run_keeps_the_state_of_what_it_finished(
+    server: FeedServer, tmp_path: Path, sent: signal.Signals, code: int, said: str
+) -> None:
+    feeds = 30
+    for i in range(feeds):
+        items = [rss_item(f"feed {i} item {j}", f"https://example.org/{i}/{j}") for j in range(20)]
+        server.always(f"/f{i}", Reply(200, rss(*items), headers={"ETag": f'"{i}"'}))
+    config = write_config(
+        tmp_path / "feeds.yaml",
+        "defaults:\n  concurrency: 2\n  workers: 2\nfeeds:\n"
+        + "".join(f"  - name: f{i}\n    url: {server.url(f'/f{i}')}\n" for i in range(feeds)),
+    )
+    out = tmp_path / "out"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "archiver", "run", "--config", str(config), "--output", str(out)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(list(out.rglob("*.md"))) < 50:
+        time.sleep(0.01)
+    os.killpg(child.pid, sent)
+    _, stderr = child.communicate(timeout=30)
+    message = stderr.decode()
+    assert child.returncode == code, message
+    assert "Traceback" not in message
+    assert message.splitlines()[-1] == (
+        f"archiver: {said}: what was archived is kept; the next run fetches the rest"
+    )
+    kept = articles(out)
+    assert 0 < len(kept) < feeds * 20, "the signal should land mid-run"
+    assert [p for p in out.rglob("*") if p.name.startswith(".archiver-tmp-")] == []
+    # The state vouches for every feed it names: all of their entries are on disk.
+    state = json.loads((out / ".archiver" / "state.json").read_text())
+    assert state["feeds"]
+    names = {p.name for p in kept}
+    for name in state["feeds"]:
+        i = int(name[1:])
+        assert sum(n.startswith(f"feed-{i}-item-") for n in names) == 20, name
+
+    code, stdout, _ = run_cli(config, out)
+    assert code == EXIT_OK
+    assert len(articles(out)) == feeds * 20
+    for name in state["feeds"]:
+        assert f"{name}: 0 new, 20 already archived" in stdout
 
 
 def test_19_disk_full_stops_the_run_and_the_next_run_catches_up(
