@@ -247,10 +247,12 @@ def _run(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextI
     except StoreError as exc:
         error(stderr, str(exc))
         return EXIT_FEED_FAILED
-    except (KeyboardInterrupt, asyncio.CancelledError) as exc:
-        how = "interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated (SIGTERM)"
-        error(stderr, f"{how}: what was archived is kept; the next run fetches the rest")
-        return EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_TERMINATED
+    except KeyboardInterrupt:
+        error(stderr, f"interrupted: {_STOPPED}")
+        return EXIT_INTERRUPTED
+    except asyncio.CancelledError:  # SIGTERM, by _stoppable
+        error(stderr, f"terminated (SIGTERM): {_STOPPED}")
+        return EXIT_TERMINATED
     reporter.finish(report, dry_run=args.dry_run)
     _in_github_actions(report, stdout)
     if args.report:
@@ -265,6 +267,9 @@ def _run(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextI
     return _exit_status(report, args.fail_after)
 
 
+_STOPPED = "what was archived is kept; the next run fetches the rest"
+
+
 async def _stoppable(run: Awaitable[RunReport]) -> RunReport:
     """`run`, which SIGTERM (cron's `timeout`, a cancelled CI job, systemd) stops the way
     asyncio stops it on Ctrl-C: at its next await, so the feeds already archived keep
@@ -273,7 +278,8 @@ async def _stoppable(run: Awaitable[RunReport]) -> RunReport:
     task = asyncio.current_task()
     assert task is not None
     handled = False
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not here
+    # No signal handlers outside the main thread, nor on Windows: SIGTERM then kills.
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         loop.add_signal_handler(signal.SIGTERM, task.cancel)
         handled = True
     try:
