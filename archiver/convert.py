@@ -389,7 +389,10 @@ def _clean_anchor(anchor: Tag, base: str | None) -> None:
 
 def _drop_trailing_breaks(anchor: Tag) -> None:
     """A <br> that ends a link's text becomes a backslash before `](`, escaping the `]`."""
-    for br in reversed(anchor.find_all("br")):
+    # A plain walk, as in _holds_any: most links hold no <br>, and find_all would
+    # build a filter for each of them to learn so.
+    breaks = [d for d in anchor.descendants if isinstance(d, Tag) and d.name == "br"]
+    for br in reversed(breaks):
         after = "".join(s for s in br.find_all_next(string=True) if anchor in s.parents)
         if after.strip():
             return
