@@ -20,7 +20,7 @@ import multiprocessing.connection
 import os
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
@@ -52,11 +52,32 @@ def _shared_pool(workers: int) -> ProcessPoolExecutor:
         # spawn, not fork: forking a process that runs an event loop and threads
         # can copy a held lock into the child.
         context = multiprocessing.get_context("spawn")
-        _pools[workers] = ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_start_worker
-        )
-        atexit.register(_pools[workers].shutdown, cancel_futures=True)
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
+        with _ctrl_c_ignored():
+            # The pool starts a process per task while none is idle: these start them
+            # all now, and a process started while Ctrl-C is ignored keeps ignoring it
+            # from its first instruction, before the initializer, during its imports.
+            for _ in range(workers):
+                pool.submit(_started)
+        _pools[workers] = pool
+        atexit.register(pool.shutdown, cancel_futures=True)
     return _pools[workers]
+
+
+@contextlib.contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may change how signals are handled
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _started() -> None:
+    """A task that does nothing: submitting it makes the pool start a worker."""
 
 
 def _release_pool(workers: int) -> None:
@@ -73,6 +94,7 @@ _M_MMAP_THRESHOLD = -3
 def _start_worker() -> None:
     # Ctrl-C reaches every process of the terminal's group: the main process stops
     # the run and then its workers, which, stopped first, left it waiting for them.
+    # (Started by _shared_pool they ignore it already; this covers any started later.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
     return_large_blocks()

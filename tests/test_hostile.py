@@ -611,6 +611,33 @@ def test_17_plain_text_content_is_escaped(server: FeedServer, tmp_path: Path) ->
 # --- the archive -----------------------------------------------------------------------
 
 
+def _run_under_way(
+    server: FeedServer, tmp_path: Path, feeds: int, *, stderr: int
+) -> tuple[subprocess.Popen[bytes], Path, Path]:
+    """`archiver run` in a process of its own (and a process group: a terminal's Ctrl-C
+    reaches them all) over `feeds` feeds of 20 entries, once 50 files are written."""
+    for i in range(feeds):
+        items = [rss_item(f"feed {i} item {j}", f"https://example.org/{i}/{j}") for j in range(20)]
+        server.always(f"/f{i}", Reply(200, rss(*items), headers={"ETag": f'"{i}"'}))
+    config = write_config(
+        tmp_path / "feeds.yaml",
+        "defaults:\n  concurrency: 2\n  workers: 2\nfeeds:\n"
+        + "".join(f"  - name: f{i}\n    url: {server.url(f'/f{i}')}\n" for i in range(feeds)),
+    )
+    out = tmp_path / "out"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "archiver", "run", "--config", str(config), "--output", str(out)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(list(out.rglob("*.md"))) < 50:
+        time.sleep(0.01)
+    return child, config, out
+
+
 def _children(pid: int) -> list[int]:
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
@@ -635,24 +662,7 @@ def test_18_killed_mid_run_leaves_no_partial_file_and_the_next_run_completes(
     server: FeedServer, tmp_path: Path
 ) -> None:
     feeds = 30
-    for i in range(feeds):
-        items = [rss_item(f"feed {i} item {j}", f"https://example.org/{i}/{j}") for j in range(20)]
-        server.always(f"/f{i}", Reply(200, rss(*items)))
-    config = write_config(
-        tmp_path / "feeds.yaml",
-        "defaults:\n  concurrency: 2\nfeeds:\n"
-        + "".join(f"  - name: f{i}\n    url: {server.url(f'/f{i}')}\n" for i in range(feeds)),
-    )
-    out = tmp_path / "out"
-    child = subprocess.Popen(
-        [sys.executable, "-m", "archiver", "run", "--config", str(config), "--output", str(out)],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(list(out.rglob("*.md"))) < 50:
-        time.sleep(0.01)
+    child, config, out = _run_under_way(server, tmp_path, feeds, stderr=subprocess.DEVNULL)
     helpers = _children(child.pid)  # the worker processes and multiprocessing's tracker
     child.send_signal(signal.SIGKILL)
     child.wait()
@@ -685,25 +695,7 @@ def test_18b_a_stopped_run_keeps_the_state_of_what_it_finished(
     server: FeedServer, tmp_path: Path, sent: signal.Signals, code: int, said: str
 ) -> None:
     feeds = 30
-    for i in range(feeds):
-        items = [rss_item(f"feed {i} item {j}", f"https://example.org/{i}/{j}") for j in range(20)]
-        server.always(f"/f{i}", Reply(200, rss(*items), headers={"ETag": f'"{i}"'}))
-    config = write_config(
-        tmp_path / "feeds.yaml",
-        "defaults:\n  concurrency: 2\n  workers: 2\nfeeds:\n"
-        + "".join(f"  - name: f{i}\n    url: {server.url(f'/f{i}')}\n" for i in range(feeds)),
-    )
-    out = tmp_path / "out"
-    child = subprocess.Popen(
-        [sys.executable, "-m", "archiver", "run", "--config", str(config), "--output", str(out)],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(list(out.rglob("*.md"))) < 50:
-        time.sleep(0.01)
+    child, config, out = _run_under_way(server, tmp_path, feeds, stderr=subprocess.PIPE)
     os.killpg(child.pid, sent)
     _, stderr = child.communicate(timeout=30)
     message = stderr.decode()
