@@ -87,10 +87,6 @@ def _release_pool(workers: int) -> None:
         pool.shutdown(cancel_futures=True)
 
 
-# glibc's mallopt parameter for the size from which blocks are mapped on their own.
-_M_MMAP_THRESHOLD = -3
-
-
 def _start_worker() -> None:
     # Ctrl-C reaches every process of the terminal's group: the main process stops
     # the run and then its workers, which, stopped first, left it waiting for them.
@@ -116,6 +112,10 @@ def _exit_with_parent() -> None:
         os._exit(1)  # at once: there is no one left to hand results to
 
     threading.Thread(target=watch, name="archiver-parent-watch", daemon=True).start()
+
+
+# glibc's mallopt parameter for the size from which blocks are mapped on their own.
+_M_MMAP_THRESHOLD = -3
 
 
 def return_large_blocks() -> None:
