@@ -276,6 +276,27 @@ def test_a_run_that_releases_its_workers_stops_them_before_the_index_pages(
     assert archive(tmp_path / "again", release=True).new == 2  # a new pool serves the next
 
 
+def test_worker_processes_start_only_for_a_feed_that_needs_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = f"defaults:\n  workers: 2\nfeeds:\n  - name: f\n    url: {FEED_URL}\n"
+    started: list[int] = []
+    real_pool = workers._shared_pool
+
+    def pool(count: int) -> Any:
+        started.append(count)
+        return real_pool(count)
+
+    monkeypatch.setattr(workers, "_shared_pool", pool)
+    body = rss("a", "b")  # no validators: the second run gets the same bytes again
+    assert run(tmp_path, serve(body), config).new == 2
+    assert started == [2]
+    assert run(tmp_path, serve(body), config).outcomes[0].status is Status.NOT_MODIFIED
+    assert started == [2], "an unchanged feed started the workers"
+    assert run(tmp_path, serve(rss("a", "b", "c")), config).new == 1
+    assert started == [2, 2]
+
+
 def test_the_same_body_again_costs_no_parsing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
