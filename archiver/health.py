@@ -40,6 +40,8 @@ def next_health(previous: FeedHealth | None, outcome: FeedOutcome, now: datetime
             last_status=outcome.http_status,
             consecutive_failures=previous.consecutive_failures + 1,
             body_sha256=previous.body_sha256,
+            unreadable_sha256=outcome.unreadable_sha256,
+            unreadable_reason=outcome.error if outcome.unreadable_sha256 else None,
         )
     return FeedHealth(
         last_attempt=stamp,

@@ -131,6 +131,10 @@ class FeedHealth:
     # no validators and the same bytes again costs no parsing. Not in the committed
     # state, because some feeds put the time of the request in every body.
     body_sha256: str | None = None
+    # The last body that could not be read as a feed (see pipeline._unreadable_digest),
+    # and why: the same bytes again fail the same way without being parsed.
+    unreadable_sha256: str | None = None
+    unreadable_reason: str | None = None
 
 
 class Status(enum.Enum):
@@ -156,6 +160,7 @@ class FeedOutcome:
     bytes: int = 0
     elapsed: float = 0.0  # seconds, fetch to state
     body_sha256: str | None = None  # set when every entry of this body is archived
+    unreadable_sha256: str | None = None  # set when this body could not be read as a feed
 
     @property
     def not_modified(self) -> bool:

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import httpx
 
+import archiver
 from archiver.config import Config, FeedConfig
-from archiver.errors import FeedError, StoreError
+from archiver.errors import FeedError, ParseError, StoreError
 from archiver.fetch import Clock, Fetcher, Sleep, make_client, utcnow
 from archiver.filters import keeps
 from archiver.fulltext import wants_full_text, with_article
@@ -173,10 +174,9 @@ class _Run:
                 bytes=len(fetched.body),
                 body_sha256=digest,
             )
-        try:
-            parsed = await tools.workers.parse(fetched)
-        except FeedError as exc:
-            return self.failed(feed, exc)
+        parsed = await self._parse(feed, fetched, tools)
+        if isinstance(parsed, FeedOutcome):
+            return parsed
 
         warnings = [parsed.warning] if parsed.warning else []
         if fetched.permanent_redirect:
@@ -279,6 +279,36 @@ class _Run:
         same_url = state is not None and state.url == feed.url
         return same_url and health is not None and health.body_sha256 == digest
 
+    async def _parse(
+        self, feed: FeedConfig, fetched: FetchResult, tools: _Tools
+    ) -> ParsedFeed | FeedOutcome:
+        """The feed's entries, or the outcome of a body that is no feed we can read."""
+        known = self._same_unreadable_body_as_last_time(feed, fetched)
+        if known is not None:
+            reason, digest = known
+            return replace(self.failed(feed, ParseError(reason)), unreadable_sha256=digest)
+        try:
+            return await tools.workers.parse(fetched)
+        except ParseError as exc:
+            outcome = self.failed(feed, exc)
+            return replace(outcome, unreadable_sha256=_unreadable_digest(fetched))
+        except FeedError as exc:
+            return self.failed(feed, exc)
+
+    def _same_unreadable_body_as_last_time(
+        self, feed: FeedConfig, fetched: FetchResult
+    ) -> tuple[str, str] | None:
+        """(why, digest) when these bytes could not be read as a feed last time either: a
+        feed URL that now serves a web page would otherwise be parsed (and the workers
+        started) on every run, to fail the same way."""
+        state, health = self.states.get(feed.name), self.health.get(feed.name)
+        if state is None or state.url != feed.url or health is None:
+            return None
+        if not (health.unreadable_sha256 and health.unreadable_reason):
+            return None
+        digest = _unreadable_digest(fetched)
+        return (health.unreadable_reason, digest) if digest == health.unreadable_sha256 else None
+
     @staticmethod
     def _state_after(feed: FeedConfig, fetched: FetchResult) -> FeedState:
         return FeedState(
@@ -301,6 +331,15 @@ class _Run:
             self.archive.save_state(self.states)
         self.state_unsaved = False
         self.state_saved_at = time.monotonic()
+
+
+def _unreadable_digest(fetched: FetchResult) -> str:
+    # What reading the bytes depends on: the version that read them (a later one may
+    # read them), the Content-Type (its charset, JSON or XML) and the URL (the base of
+    # the feed a web page points to, in the message).
+    content_type = next((v for k, v in fetched.headers.items() if k.lower() == "content-type"), "")
+    key = f"{archiver.__version__}\0{content_type}\0{fetched.url}\0".encode()
+    return hashlib.sha256(key + fetched.body).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -318,6 +318,43 @@ def test_the_same_body_again_costs_no_parsing(
     assert (changed.outcomes[0].new, changed.outcomes[0].seen) == (1, 2)
 
 
+def test_the_same_unreadable_body_again_fails_the_same_way_unparsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = b"<html><head><title>We moved</title></head><body>See our new site</body></html>"
+    html = {"content-type": "text/html"}
+    first = run(tmp_path, serve(page, html))
+    assert first.outcomes[0].status is Status.FAILED
+    reason = first.outcomes[0].error
+    assert reason and reason.startswith("not a feed: got an HTML page")
+    state_file = tmp_path / ".archiver" / "state.json"
+    state_before = state_file.read_bytes()
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the same unreadable bytes must not be parsed again")
+
+    monkeypatch.setattr(workers, "parse_feed", no_parsing)
+    again = run(tmp_path, serve(page, html))
+    assert again.outcomes[0].status is Status.FAILED
+    assert again.outcomes[0].error == reason
+    assert again.health["f"].consecutive_failures == 2
+    assert state_file.read_bytes() == state_before  # nothing new to commit
+
+    # Anything that could read differently is parsed again: other bytes, another
+    # Content-Type, another version of archiver.
+    for body, headers in ((page + b" ", html), (page, {"content-type": "application/xml"})):
+        with pytest.raises(AssertionError, match="must not be parsed again"):
+            run(tmp_path, serve(body, headers))
+    monkeypatch.setattr("archiver.__version__", "99.0.0")
+    with pytest.raises(AssertionError, match="must not be parsed again"):
+        run(tmp_path, serve(page, html))
+
+    monkeypatch.undo()
+    fixed = run(tmp_path, serve(rss("a")))
+    assert fixed.outcomes[0].new == 1
+    assert fixed.health["f"].unreadable_sha256 is None
+
+
 def test_fetching_runs_ahead_of_conversion_only_so_far(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
