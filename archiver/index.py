@@ -30,8 +30,15 @@ def _cell(text: str) -> str:
     return " ".join(text.translate(_MARKUP_ESCAPES).split())
 
 
+# What quote() leaves as it is: a path of these alone needs no quoting.
+_UNQUOTED_PATH = re.compile(r"[A-Za-z0-9_.~/-]*")
+
+
 def _link(title: str, target: str, from_folder: str) -> str:
-    return f"[{_cell(title) or 'Untitled'}]({quote(_relative(target, from_folder))})"
+    path = _relative(target, from_folder)
+    if not _UNQUOTED_PATH.fullmatch(path):
+        path = quote(path)
+    return f"[{_cell(title) or 'Untitled'}]({path})"
 
 
 _PLAIN_SEGMENTS = frozenset({"", ".", ".."})  # what a path needs posixpath for

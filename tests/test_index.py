@@ -3,11 +3,19 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import Counter
+from urllib.parse import quote
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archiver.index import NEWEST_ON_FRONT_PAGE, ROOT_PAGE, _relative, month_counts, render_pages
+from archiver.index import (
+    NEWEST_ON_FRONT_PAGE,
+    ROOT_PAGE,
+    _link,
+    _relative,
+    month_counts,
+    render_pages,
+)
 from archiver.models import CatalogEntry
 
 SEGMENTS = st.sampled_from(["2024", "01", "20", "blog", "a b-0123456789abcdef.md", ".", ".."])
@@ -19,6 +27,19 @@ def test_links_from_a_page_are_what_posixpath_makes(segments: list[str], folder:
     # without dates, `..` in a hand-made catalog) must come out the same.
     target = "/".join(segments)
     assert _relative(target, folder) == posixpath.relpath(target, folder or ".")
+
+
+# Characters quote() keeps, and some it does not, so that names of both kinds and mixed
+# ones all come up.
+PATH_CHARACTERS = st.sampled_from([*"aZ09_.~/-", " ", "%", "?", "#", "(", "]", "\x00", "é", "中"])
+
+
+@given(st.text(PATH_CHARACTERS) | st.text(), st.sampled_from(["", "2024/01"]))
+def test_links_are_quoted_as_quote_does(name: str, folder: str) -> None:
+    # Paths of plain characters skip quote(): the rest must come out as it makes them.
+    target = f"2024/01/{name}"
+    expected = f"[t]({quote(_relative(target, folder))})"
+    assert _link("t", target, folder) == expected
 
 
 CATALOG = st.lists(
