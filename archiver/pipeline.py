@@ -28,6 +28,7 @@ from archiver.fetch import Clock, Fetcher, Sleep, make_client, utcnow
 from archiver.filters import keeps
 from archiver.fulltext import wants_full_text, with_article
 from archiver.health import next_health
+from archiver.ids import IdSet
 from archiver.images import ImageKeeper
 from archiver.index import ROOT_PAGE, month_of, render_pages, stale_months
 from archiver.models import (
@@ -109,7 +110,7 @@ class _Run:
     """What one run shares between its feeds: the archive, its index and its state."""
 
     archive: Archive
-    index: dict[str, str]
+    index: IdSet
     states: dict[str, FeedState]
     health: dict[str, FeedHealth]
     dry_run: bool
@@ -117,6 +118,8 @@ class _Run:
     writer: Executor  # one thread: entries are written one feed at a time, in order
     state_saved_at: float = field(default=-float("inf"))  # time.monotonic() of the last write
     state_unsaved: bool = False
+    written: dict[str, str] = field(default_factory=dict)  # id → path, of this run's entries
+    archived_paths: dict[str, str] | None = None  # id → path of all, once a feed needs them
 
     def skip_reason(self, feed: FeedConfig) -> str | None:
         """Why the feed is not to be fetched in this run, or None."""
@@ -212,7 +215,8 @@ class _Run:
             if document.id in self.index:
                 seen += 1  # the same article came through another feed meanwhile
             else:
-                self.index[document.id] = document.relpath
+                self.index.add(document.id)
+                self.written[document.id] = document.relpath
                 new_documents.append(document)
         written = [CatalogEntry(d.id, d.relpath, d.title, feed.name, d.date) for d in new_documents]
         if not self.dry_run:
@@ -258,7 +262,7 @@ class _Run:
             if isinstance(document, str):
                 warnings.append(document)
                 continue
-            relpath = self.index[document.id]
+            relpath = self.path_of(document.id)
             planned, note = plan_update(feed.on_update, document, relpath, self.archive.read_file)
             if note:
                 warnings.append(note)
@@ -266,6 +270,15 @@ class _Run:
                 await self._write_entries([(write.relpath, write.text) for write in planned])
             updated += bool(planned)
         return updated
+
+    def path_of(self, entry_id: str) -> str:
+        """Where an archived entry is. Only `on_update` needs to know: the paths are read
+        from the file names the first time, and held from then on."""
+        if entry_id in self.written:
+            return self.written[entry_id]
+        if self.archived_paths is None:
+            self.archived_paths = self.archive.scan_ids(remove_temporary=False)
+        return self.archived_paths[entry_id]
 
     async def _write_entries(self, files: list[tuple[str, str]]) -> None:
         # In the writer thread: creating files is kernel time (most of a cold run's
@@ -417,7 +430,7 @@ def _finish(run: _Run, config: Config, report: RunReport, *, dry_run: bool) -> N
     sharded = run.archive.shard is not None
     if config.index and report.new and not report.aborted and not sharded:
         months = {month_of(entry) for outcome in report.outcomes for entry in outcome.written}
-        rebuild_index(run.archive, run.index, months)
+        rebuild_index(run.archive, run.archive.scan_ids(remove_temporary=False), months)
 
 
 @contextlib.asynccontextmanager
@@ -511,7 +524,7 @@ async def run_async(
         started = report.started = clock()
         states, warning = archive.load_state(started, set_aside=not options.dry_run)
         report.warnings.extend([warning] if warning else [])
-        index = archive.scan_ids(remove_temporary=not options.dry_run)
+        index = archive.archived_ids(remove_temporary=not options.dry_run)
         # Left only once every write has finished, so nothing is written after the lock goes.
         writer = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="archiver-writer"))
         health = archive.load_health()

@@ -38,6 +38,7 @@ import yaml
 from archiver.catalog import Catalog
 from archiver.errors import LockHeldError, StoreError
 from archiver.health import HEALTH_FILE, encode_health, load_health
+from archiver.ids import IdSet
 from archiver.models import FeedHealth, FeedState
 from archiver.shard import Shard
 
@@ -193,14 +194,25 @@ class Archive:
     # --- the id index -----------------------------------------------------
 
     def scan_ids(self, *, remove_temporary: bool = True) -> dict[str, str]:
-        """Every archived id with its path relative to the root, from the file names.
+        """Every archived id with its path relative to the root, from the file names
+        (of two files with one id, the first in name order).
 
         Temporary files left by a killed run are removed on the way: their
         content was never renamed into place, so nothing vouches for them.
         """
         ids: dict[str, str] = {}
+        for entry_id, relpath in self._files(remove_temporary=remove_temporary):
+            ids.setdefault(entry_id, relpath)
+        return ids
+
+    def archived_ids(self, *, remove_temporary: bool = True) -> IdSet:
+        """The ids of scan_ids without their paths, which a run needs but rarely."""
+        return IdSet(entry_id for entry_id, _ in self._files(remove_temporary=remove_temporary))
+
+    def _files(self, *, remove_temporary: bool) -> Iterator[tuple[str, str]]:
+        """(id, path relative to the root) of every archived file, in name order."""
         if not self.root.is_dir():
-            return ids
+            return
         if remove_temporary and self.state_dir.is_dir():
             for leftover in self.state_dir.glob(f"{TEMP_PREFIX}*"):
                 with contextlib.suppress(OSError):
@@ -217,9 +229,8 @@ class Archive:
                             os.unlink(os.path.join(folder, name))
                     continue
                 entry_id = id_from_name(name)
-                if entry_id and entry_id not in ids:
-                    ids[entry_id] = prefix + name
-        return ids
+                if entry_id:
+                    yield entry_id, prefix + name
 
     def damaged_entries(self) -> Iterator[tuple[str, str]]:
         """(path, problem) for every archived file whose front matter no longer reads.

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from archiver.ids import IdSet
+from archiver.pipeline import _Run
+from archiver.store import Archive
+
+IDS = st.integers(min_value=0, max_value=2**64 - 1).map(lambda n: f"{n:016x}")
+
+
+@given(st.lists(IDS), st.lists(IDS), st.lists(IDS))
+def test_an_id_set_holds_what_a_set_of_strings_holds(
+    archived: list[str], added: list[str], others: list[str]
+) -> None:
+    ids = IdSet(archived)
+    for entry_id in added:
+        ids.add(entry_id)
+    expected = {*archived, *added}
+    for entry_id in [*archived, *added, *others]:
+        assert (entry_id in ids) == (entry_id in expected)
+
+
+def test_an_archive_s_ids_are_those_its_file_names_give(tmp_path: Path) -> None:
+    archive = Archive(tmp_path)
+    archive.write_entries(
+        [("2024/01/01/a-0123456789abcdef.md", "a"), ("b-fedcba9876543210.md", "b")]
+    )
+    ids = archive.archived_ids()
+    assert "0123456789abcdef" in ids and "fedcba9876543210" in ids
+    assert "0123456789abcdee" not in ids
+    assert set(archive.scan_ids()) == {"0123456789abcdef", "fedcba9876543210"}
+
+
+def test_a_run_finds_an_archived_entry_s_path_where_it_is(tmp_path: Path) -> None:
+    archive = Archive(tmp_path)
+    archive.write_entries([("2024/01/01/a-0123456789abcdef.md", "a")])
+    with ThreadPoolExecutor(1) as writer:
+        run = _Run(
+            archive,
+            archive.archived_ids(),
+            {},
+            {},
+            dry_run=False,
+            started=datetime(2024, 1, 2, tzinfo=timezone.utc),
+            writer=writer,
+        )
+        # Written in this run: known before it is on disk, without a walk.
+        run.index.add("fedcba9876543210")
+        run.written["fedcba9876543210"] = "2024/01/02/b-fedcba9876543210.md"
+        assert run.path_of("fedcba9876543210") == "2024/01/02/b-fedcba9876543210.md"
+        assert run.archived_paths is None
+        assert run.path_of("0123456789abcdef") == "2024/01/01/a-0123456789abcdef.md"
