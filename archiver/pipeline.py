@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
@@ -110,7 +111,9 @@ class _Run:
     """What one run shares between its feeds: the archive, its index and its state."""
 
     archive: Archive
-    index: IdSet
+    # The archive's ids, read in the writer's thread while the first feeds download:
+    # archive_feed waits for them before it looks at an entry.
+    index_scan: asyncio.Future[IdSet]
     states: dict[str, FeedState]
     health: dict[str, FeedHealth]
     dry_run: bool
@@ -120,6 +123,10 @@ class _Run:
     state_unsaved: bool = False
     written: dict[str, str] = field(default_factory=dict)  # id → path, of this run's entries
     archived_paths: dict[str, str] | None = None  # id → path of all, once a feed needs them
+
+    @property
+    def index(self) -> IdSet:
+        return self.index_scan.result()
 
     def skip_reason(self, feed: FeedConfig) -> str | None:
         """Why the feed is not to be fetched in this run, or None."""
@@ -180,6 +187,7 @@ class _Run:
         parsed = await self._parse(feed, fetched, tools)
         if isinstance(parsed, FeedOutcome):
             return parsed
+        await self.index_scan
 
         warnings = [parsed.warning] if parsed.warning else []
         if fetched.permanent_redirect:
@@ -524,11 +532,12 @@ async def run_async(
         started = report.started = clock()
         states, warning = archive.load_state(started, set_aside=not options.dry_run)
         report.warnings.extend([warning] if warning else [])
-        index = archive.archived_ids(remove_temporary=not options.dry_run)
         # Left only once every write has finished, so nothing is written after the lock goes.
         writer = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="archiver-writer"))
+        scan = functools.partial(archive.archived_ids, remove_temporary=not options.dry_run)
+        index_scan = asyncio.get_running_loop().run_in_executor(writer, scan)
         health = archive.load_health()
-        run = _Run(archive, index, states, health, options.dry_run, started, writer)
+        run = _Run(archive, index_scan, states, health, options.dry_run, started, writer)
         to_fetch = []
         for feed in feeds:
             reason = run.skip_reason(feed)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,19 +41,25 @@ def test_an_archive_s_ids_are_those_its_file_names_give(tmp_path: Path) -> None:
 def test_a_run_finds_an_archived_entry_s_path_where_it_is(tmp_path: Path) -> None:
     archive = Archive(tmp_path)
     archive.write_entries([("2024/01/01/a-0123456789abcdef.md", "a")])
-    with ThreadPoolExecutor(1) as writer:
-        run = _Run(
-            archive,
-            archive.archived_ids(),
-            {},
-            {},
-            dry_run=False,
-            started=datetime(2024, 1, 2, tzinfo=timezone.utc),
-            writer=writer,
-        )
-        # Written in this run: known before it is on disk, without a walk.
-        run.index.add("fedcba9876543210")
-        run.written["fedcba9876543210"] = "2024/01/02/b-fedcba9876543210.md"
-        assert run.path_of("fedcba9876543210") == "2024/01/02/b-fedcba9876543210.md"
-        assert run.archived_paths is None
-        assert run.path_of("0123456789abcdef") == "2024/01/01/a-0123456789abcdef.md"
+
+    async def paths() -> None:
+        index_scan = asyncio.get_running_loop().create_future()
+        index_scan.set_result(archive.archived_ids())
+        with ThreadPoolExecutor(1) as writer:
+            run = _Run(
+                archive,
+                index_scan,
+                {},
+                {},
+                dry_run=False,
+                started=datetime(2024, 1, 2, tzinfo=timezone.utc),
+                writer=writer,
+            )
+            # Written in this run: known before it is on disk, without a walk.
+            run.index.add("fedcba9876543210")
+            run.written["fedcba9876543210"] = "2024/01/02/b-fedcba9876543210.md"
+            assert run.path_of("fedcba9876543210") == "2024/01/02/b-fedcba9876543210.md"
+            assert run.archived_paths is None
+            assert run.path_of("0123456789abcdef") == "2024/01/01/a-0123456789abcdef.md"
+
+    asyncio.run(paths())

@@ -6,6 +6,7 @@ import asyncio
 import errno
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -295,6 +296,27 @@ def test_worker_processes_start_only_for_a_feed_that_needs_parsing(
     assert started == [2], "an unchanged feed started the workers"
     assert run(tmp_path, serve(rss("a", "b", "c")), config).new == 1
     assert started == [2, 2]
+
+
+def test_the_archive_s_ids_are_read_while_the_feeds_download(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = run(tmp_path, serve(rss("a", "b")))
+    assert first.new == 2
+    requested = threading.Event()
+    real_ids = store.Archive.archived_ids
+
+    def ids_once_a_feed_is_requested(self: store.Archive, **kwargs: Any) -> Any:
+        assert requested.wait(timeout=10), "the feeds waited for the archive's ids"
+        return real_ids(self, **kwargs)
+
+    def feed(request: httpx.Request) -> httpx.Response:
+        requested.set()
+        return streamed(200, content=rss("a", "b", "c"))
+
+    monkeypatch.setattr(store.Archive, "archived_ids", ids_once_a_feed_is_requested)
+    again = run(tmp_path, httpx.MockTransport(feed))
+    assert (again.new, again.seen) == (1, 2)
 
 
 def test_the_same_body_again_costs_no_parsing(
