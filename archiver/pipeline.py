@@ -438,6 +438,7 @@ def _finish(run: _Run, config: Config, report: RunReport, *, dry_run: bool) -> N
     sharded = run.archive.shard is not None
     if config.index and report.new and not report.aborted and not sharded:
         months = {month_of(entry) for outcome in report.outcomes for entry in outcome.written}
+        # The paths from the file names again: the run held only the ids (ids.py).
         rebuild_index(run.archive, run.archive.scan_ids(remove_temporary=False), months)
 
 
