@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -31,17 +32,20 @@ def _decode(line: str) -> CatalogEntry | None:
         # of a line (0.1 s for a 100,000-entry catalog); what follows is checked here.
         text = line.strip(" \t\n\r")  # JSON's whitespace, as json.loads allows
         record, end = _DECODER.raw_decode(text)
-        if end != len(text):
-            return None
-        return CatalogEntry(
-            id=str(record["id"]),
-            path=str(record["path"]),
-            title=str(record["title"]),
-            feed=str(record["feed"]),
-            date=str(record["date"]),
-        )
+        return entry_from_record(record) if end == len(text) else None
     except (ValueError, KeyError, TypeError):
         return None  # a line cut short by a killed run: the file will be read instead
+
+
+def entry_from_record(record: Any) -> CatalogEntry:
+    """The entry a decoded line holds; KeyError or TypeError when it holds none."""
+    return CatalogEntry(
+        id=str(record["id"]),
+        path=str(record["path"]),
+        title=str(record["title"]),
+        feed=str(record["feed"]),
+        date=str(record["date"]),
+    )
 
 
 def _encode(entry: CatalogEntry) -> str:

@@ -5,21 +5,14 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archiver.catalog import _decode, _encode
+from archiver.catalog import _decode, _encode, entry_from_record
 from archiver.models import CatalogEntry
 
 
 def decoded_by_json_loads(line: str) -> CatalogEntry | None:
     """What a catalog line reads as by json.loads, the reference for _decode."""
     try:
-        record = json.loads(line)
-        return CatalogEntry(
-            id=str(record["id"]),
-            path=str(record["path"]),
-            title=str(record["title"]),
-            feed=str(record["feed"]),
-            date=str(record["date"]),
-        )
+        return entry_from_record(json.loads(line))
     except (ValueError, KeyError, TypeError):
         return None
 
