@@ -1,3 +1,3 @@
-from archiver.cli import main
+from archiver import main
 
 raise SystemExit(main())

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -320,6 +321,42 @@ def test_version() -> None:
     )
     assert completed.returncode == 0
     assert completed.stdout.strip() == f"archiver {__version__}"
+
+
+def test_ctrl_c_while_the_command_imports_its_modules_ends_in_one_line() -> None:
+    # Ctrl-C lands at a random moment of the imports; here, at the import of the CLI.
+    interrupt_the_import = textwrap.dedent(
+        """
+        import builtins, sys
+        real_import = builtins.__import__
+
+        def interrupted(name, *args, **kwargs):
+            if name == "archiver.cli":
+                raise KeyboardInterrupt
+            return real_import(name, *args, **kwargs)
+
+        builtins.__import__ = interrupted
+        import archiver
+        sys.exit(archiver.main())
+        """
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", interrupt_the_import],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    assert completed.returncode == EXIT_INTERRUPTED
+    assert completed.stderr == "archiver: interrupted\n"
+
+
+def test_the_command_is_archiver_main() -> None:
+    # What pip installs as `archiver`: the entry that catches a Ctrl-C during imports.
+    pyproject = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    scripts = re.search(r"^\[project\.scripts\]\n((?:[^\[\n].*\n)*)", pyproject, re.MULTILINE)
+    assert scripts is not None
+    assert scripts.group(1).strip() == 'archiver = "archiver:main"'
 
 
 def test_entry_without_a_date_is_dated_when_first_archived(
