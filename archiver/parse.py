@@ -33,7 +33,7 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFe
     """Read a feed of any supported format; ParseError when there is nothing to archive."""
     if not body.strip():
         raise ParseError("not a feed: the response body is empty")
-    content_type = _header(headers, "content-type")
+    content_type = header(headers, "content-type")
     if jsonfeed.looks_like_json(body, content_type):
         return _separate_shared_guids(jsonfeed.parse_json_feed(body, url=url))
     return _separate_shared_guids(_parse_xml(body, url=url, content_type=content_type))
@@ -59,7 +59,8 @@ def _separate_shared_guids(feed: ParsedFeed) -> ParsedFeed:
     return replace(feed, entries=tuple(entries))
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
+def header(headers: Mapping[str, str], name: str) -> str:
+    """A response header's value by its lower-case name, whatever case the server sent."""
     for key, value in headers.items():
         if key.lower() == name:
             return value

@@ -45,6 +45,7 @@ from archiver.models import (
     Status,
     parse_instant,
 )
+from archiver.parse import header
 from archiver.shard import Shard
 from archiver.store import Archive
 from archiver.updates import plan_update
@@ -295,10 +296,16 @@ class _Run:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self.writer, self.archive.write_entries, files)
 
+    def _earlier_health(self, feed: FeedConfig) -> FeedHealth | None:
+        """What earlier runs learnt of the feed, if they fetched the same URL."""
+        state = self.states.get(feed.name)
+        if state is None or state.url != feed.url:
+            return None
+        return self.health.get(feed.name)
+
     def _same_body_as_last_time(self, feed: FeedConfig, digest: str) -> bool:
-        state, health = self.states.get(feed.name), self.health.get(feed.name)
-        same_url = state is not None and state.url == feed.url
-        return same_url and health is not None and health.body_sha256 == digest
+        health = self._earlier_health(feed)
+        return health is not None and health.body_sha256 == digest
 
     async def _parse(
         self, feed: FeedConfig, fetched: FetchResult, tools: _Tools
@@ -322,10 +329,8 @@ class _Run:
         """(why, digest) when these bytes could not be read as a feed last time either: a
         feed URL that now serves a web page would otherwise be parsed (and the workers
         started) on every run, to fail the same way."""
-        state, health = self.states.get(feed.name), self.health.get(feed.name)
-        if state is None or state.url != feed.url or health is None:
-            return None
-        if not (health.unreadable_sha256 and health.unreadable_reason):
+        health = self._earlier_health(feed)
+        if health is None or not (health.unreadable_sha256 and health.unreadable_reason):
             return None
         digest = _unreadable_digest(fetched)
         return (health.unreadable_reason, digest) if digest == health.unreadable_sha256 else None
@@ -358,7 +363,7 @@ def _unreadable_digest(fetched: FetchResult) -> str:
     # What reading the bytes depends on: the version that read them (a later one may
     # read them), the Content-Type (its charset, JSON or XML) and the URL (the base of
     # the feed a web page points to, in the message).
-    content_type = next((v for k, v in fetched.headers.items() if k.lower() == "content-type"), "")
+    content_type = header(fetched.headers, "content-type")
     key = f"{archiver.__version__}\0{content_type}\0{fetched.url}\0".encode()
     return hashlib.sha256(key + fetched.body).hexdigest()
 
