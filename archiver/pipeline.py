@@ -122,7 +122,7 @@ class _Run:
     writer: Executor  # one thread: entries are written one feed at a time, in order
     state_saved_at: float = field(default=-float("inf"))  # time.monotonic() of the last write
     state_unsaved: bool = False
-    written: dict[str, str] = field(default_factory=dict)  # id → path, of this run's entries
+    written_paths: dict[str, str] = field(default_factory=dict)  # id → path, this run's
     archived_paths: dict[str, str] | None = None  # id → path of all, once a feed needs them
 
     @property
@@ -225,7 +225,7 @@ class _Run:
                 seen += 1  # the same article came through another feed meanwhile
             else:
                 self.index.add(document.id)
-                self.written[document.id] = document.relpath
+                self.written_paths[document.id] = document.relpath
                 new_documents.append(document)
         written = [CatalogEntry(d.id, d.relpath, d.title, feed.name, d.date) for d in new_documents]
         if not self.dry_run:
@@ -283,8 +283,8 @@ class _Run:
     def path_of(self, entry_id: str) -> str:
         """Where an archived entry is. Only `on_update` needs to know: the paths are read
         from the file names the first time, and held from then on."""
-        if entry_id in self.written:
-            return self.written[entry_id]
+        if entry_id in self.written_paths:
+            return self.written_paths[entry_id]
         if self.archived_paths is None:
             self.archived_paths = self.archive.scan_ids(remove_temporary=False)
         return self.archived_paths[entry_id]

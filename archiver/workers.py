@@ -151,7 +151,7 @@ class Workers:
     def __init__(self, workers: int) -> None:
         self.count = workers
         self._pool: Executor | None = None
-        self._released = workers <= 1
+        self._may_start_pool = workers > 1  # one worker: a thread of this process
 
     def release(self) -> None:
         """Stop the worker processes: a command done with them gives their memory back
@@ -160,12 +160,12 @@ class Workers:
         if self._pool is not None:
             _release_pool(self.count)
             self._pool = None
-        self._released = True
+        self._may_start_pool = False
 
     def _executor(self) -> Executor | None:
         # Started by the first feed that needs one: an hourly run whose feeds all
         # answer 304 or are unchanged never pays for them (0.8 s of CPU, 100 MB).
-        if self._pool is None and not self._released:
+        if self._pool is None and self._may_start_pool:
             self._pool = _shared_pool(self.count)
         return self._pool
 

@@ -57,7 +57,7 @@ def test_a_run_finds_an_archived_entry_s_path_where_it_is(tmp_path: Path) -> Non
             )
             # Written in this run: known before it is on disk, without a walk.
             run.index.add("fedcba9876543210")
-            run.written["fedcba9876543210"] = "2024/01/02/b-fedcba9876543210.md"
+            run.written_paths["fedcba9876543210"] = "2024/01/02/b-fedcba9876543210.md"
             assert run.path_of("fedcba9876543210") == "2024/01/02/b-fedcba9876543210.md"
             assert run.archived_paths is None
             assert run.path_of("0123456789abcdef") == "2024/01/01/a-0123456789abcdef.md"
