@@ -60,8 +60,9 @@ class FeedConfig:
     allow_private: bool = False
     # Fetch each new entry's page for its article: true, false, or "auto" for teasers.
     fulltext: bool | str = False
-    # Regular expressions by entry field (title, content, author, categories): with
-    # include, only entries matching one are kept; an entry matching any exclude is dropped.
+    # Regular expressions by entry field (title, content, author, categories; a bare
+    # pattern searches title and content): with include, only entries matching one are
+    # kept; an entry matching any exclude is dropped.
     include: tuple[tuple[str, str], ...] = ()
     exclude: tuple[tuple[str, str], ...] = ()
     # When an archived entry comes back changed: keep, overwrite, or revisions beside it.
@@ -122,12 +123,32 @@ class _Document:
         return entries
 
 
+_SCALAR_KINDS = {
+    "tag:yaml.org,2002:int": "the whole number ",
+    "tag:yaml.org,2002:float": "the number ",
+    "tag:yaml.org,2002:bool": "",  # true or false says what it is
+    "tag:yaml.org,2002:timestamp": "the date ",
+}
+
+
 def _kind(node: yaml.Node) -> str:
+    """What a node holds, as an error message names it: its type, then its value."""
     if isinstance(node, yaml.MappingNode):
         return "a mapping"
     if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    return repr(node.value) if node.value != "" else "nothing"
+        return "a list" if node.value else "an empty list"
+    if node.value == "" or node.tag == "tag:yaml.org,2002:null":
+        return "nothing"
+    if node.tag in _SCALAR_KINDS:
+        return f"{_SCALAR_KINDS[node.tag]}{node.value}"
+    return f"the text {node.value!r}"
+
+
+def _is_nothing(node: yaml.Node) -> bool:
+    """A key given no value (`feeds:` alone), which reads as empty."""
+    if not isinstance(node, yaml.ScalarNode):
+        return False
+    return node.tag == "tag:yaml.org,2002:null" or node.value == ""
 
 
 def _join(parent: str | None, key: str) -> str:
@@ -220,11 +241,37 @@ def _choice(*choices: str) -> Validator:
 FILTER_FIELDS = ("title", "content", "author", "categories")
 
 
+# What a bare pattern (a list item, not `field: pattern`) is searched in.
+UNNAMED_PATTERN_FIELDS = ("title", "content")
+
+
 def _patterns(doc: _Document, node: yaml.Node, key: str) -> tuple[tuple[str, str], ...]:
-    """A mapping of entry field to regular expression, each checked to compile."""
+    """(entry field, regular expression) pairs, each checked to compile: from a mapping of
+    field to pattern, or from a list of patterns (or one), each searched in the title and
+    the content."""
+    if isinstance(node, yaml.MappingNode):
+        given = [
+            (field, field_node, value_node, f"{key}.{field}")
+            for field, (field_node, value_node) in doc.mapping(node, key).items()
+        ]
+    elif isinstance(node, yaml.SequenceNode) or (
+        isinstance(node, yaml.ScalarNode) and isinstance(doc.value(node), str)
+    ):
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        given = [
+            (field, item, item, f"{key}[{index}]")
+            for index, item in enumerate(items)
+            for field in UNNAMED_PATTERN_FIELDS
+        ]
+    else:
+        raise doc.error(
+            node,
+            key,
+            "expected a list of regular expressions (searched in title and content) or a "
+            f"mapping of field ({', '.join(FILTER_FIELDS)}) to one, got {_kind(node)}",
+        )
     patterns = []
-    for field, (field_node, value_node) in doc.mapping(node, key).items():
-        where = f"{key}.{field}"
+    for field, field_node, value_node, where in given:
         if field not in FILTER_FIELDS:
             raise _unknown_key(doc, field_node, where, list(FILTER_FIELDS))
         pattern = _text(doc, value_node, where)
@@ -353,7 +400,9 @@ def load_config(path: Path | str) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(path, None, None, "no such file") from None
+        raise ConfigError(
+            path, None, None, "no such file (`archiver init` writes a commented one to start from)"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, None, None, f"cannot read: {exc}") from None
     return parse_config(text, path)
@@ -373,7 +422,9 @@ def parse_config(text: str, path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
     if "feeds" not in top:
         raise doc.error(root, "feeds", "missing; list the feeds to archive under 'feeds:'")
     feeds_node = top["feeds"][1]
-    if not isinstance(feeds_node, yaml.SequenceNode) or not feeds_node.value:
+    if _is_nothing(feeds_node):
+        feeds_node = yaml.SequenceNode("tag:yaml.org,2002:seq", [])  # every feed removed
+    if not isinstance(feeds_node, yaml.SequenceNode):
         raise doc.error(feeds_node, "feeds", f"expected a list of feeds, got {_kind(feeds_node)}")
 
     feeds: list[FeedConfig] = []
@@ -395,7 +446,7 @@ def parse_config(text: str, path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
 def _read_defaults(
     doc: _Document, entry: tuple[yaml.Node, yaml.Node] | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    if entry is None or (isinstance(entry[1], yaml.ScalarNode) and entry[1].value == ""):
+    if entry is None or _is_nothing(entry[1]):
         return {}, {}
     defaults: dict[str, Any] = {}
     run_settings: dict[str, Any] = {}

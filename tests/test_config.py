@@ -104,7 +104,7 @@ def test_shipped_feeds_yaml_is_valid() -> None:
             MINIMAL + "    retries: many\n",
             5,
             "feeds[0].retries",
-            "expected a whole number of at least 0, got 'many'",
+            "expected a whole number of at least 0, got the text 'many'",
             id="wrong-type",
         ),
         pytest.param(
@@ -149,7 +149,6 @@ def test_shipped_feeds_yaml_is_valid() -> None:
             "expected a list of text",
             id="categories-mapping",
         ),
-        pytest.param("feeds: []\n", 1, "feeds", "expected a list of feeds", id="empty-feeds"),
         pytest.param("defaults: {}\n", 1, "feeds", "missing", id="no-feeds"),
         pytest.param("feeds:\n  - name: [x\n", 3, None, "not valid YAML", id="yaml-syntax"),
     ],
@@ -201,3 +200,63 @@ def test_a_single_category_may_be_written_as_text() -> None:
 )
 def test_path_pattern_rules(pattern: str, ok: bool) -> None:
     assert (path_pattern_problem(pattern) is None) is ok
+
+
+@pytest.mark.parametrize(
+    "text", ["feeds: []\n", "feeds:\n", "defaults:\n  retries: 1\nfeeds: []\n"]
+)
+def test_an_empty_feed_list_is_valid(text: str) -> None:
+    assert parse_config(text).feeds == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        pytest.param(
+            "feeds: {name: x}\n", "feeds.yaml:1: feeds: expected a list of feeds, got a mapping"
+        ),
+        pytest.param(
+            "feeds: hello\n",
+            "feeds.yaml:1: feeds: expected a list of feeds, got the text 'hello'",
+        ),
+        pytest.param(
+            MINIMAL + "    timeout: 0\n",
+            "feeds.yaml:5: feeds[0].timeout: expected a number of at least 0.1, "
+            "got the whole number 0",
+        ),
+        pytest.param(
+            MINIMAL + "    retries: 1.5\n",
+            "feeds.yaml:5: feeds[0].retries: expected a whole number of at least 0, "
+            "got the number 1.5",
+        ),
+        pytest.param(
+            MINIMAL + "    verify_tls: 2024-01-01\n",
+            "feeds.yaml:5: feeds[0].verify_tls: expected true or false, got the date 2024-01-01",
+        ),
+        pytest.param(
+            MINIMAL + "    fulltext: []\n",
+            "feeds.yaml:5: feeds[0].fulltext: expected true, false or auto, got an empty list",
+        ),
+        pytest.param(
+            MINIMAL + "    timezone:\n",
+            "feeds.yaml:5: feeds[0].timezone: expected non-empty text, got nothing",
+        ),
+        pytest.param(
+            MINIMAL + "    include: 5\n",
+            "feeds.yaml:5: feeds[0].include: expected a list of regular expressions (searched "
+            "in title and content) or a mapping of field (title, content, author, categories) "
+            "to one, got the whole number 5",
+        ),
+    ],
+)
+def test_type_errors_name_the_type_they_got(text: str, line: str) -> None:
+    assert str(error_of(text)) == line
+
+
+def test_missing_file_says_how_to_start_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "feeds.yaml")
+    assert str(caught.value) == (
+        f"{tmp_path / 'feeds.yaml'}: no such file "
+        "(`archiver init` writes a commented one to start from)"
+    )

@@ -72,8 +72,20 @@ def test_exclude_by_title_keeps_matching_entries_out(server: FeedServer, tmp_pat
             "    include: {title: 'news|rust|podcast'}\n    exclude: {content: sponsor}\n",
             {"Weekly news", "Deep dive into Rust"},
         ),
+        # A list of bare patterns searches title and content.
+        ("    exclude: [sponsor]\n", {"Weekly news", "Deep dive into Rust"}),
+        ("    include: ['^weekly', borrowing]\n", {"Weekly news", "Deep dive into Rust"}),
+        ("    exclude: sponsor\n", {"Weekly news", "Deep dive into Rust"}),
     ],
-    ids=["include-categories", "include-author", "exclude-content", "include-and-exclude"],
+    ids=[
+        "include-categories",
+        "include-author",
+        "exclude-content",
+        "include-and-exclude",
+        "exclude-list",
+        "include-list",
+        "exclude-one-pattern",
+    ],
 )
 def test_filters(server: FeedServer, tmp_path: Path, filters: str, expected: set[str]) -> None:
     assert run(server, tmp_path, filters)[0] == expected
@@ -95,6 +107,7 @@ def test_lifting_a_filter_archives_what_it_left_out(server: FeedServer, tmp_path
             "not a valid regular expression",
         ),
         ("    include: {titel: x}\n", "feeds[0].include.titel", "did you mean 'title'?"),
+        ("    exclude: [ok, '(unclosed']\n", "feeds[0].exclude[1]", "not a valid regular"),
     ],
 )
 def test_a_bad_filter_is_a_config_error_naming_feed_and_key(
