@@ -15,6 +15,7 @@ from typing import TextIO
 
 from archiver.models import FeedOutcome, RunReport, Status
 from archiver.report import outcome_record, summary_record
+from archiver.text import plural
 
 PROG = "archiver"
 QUIET, NORMAL, VERBOSE = 0, 1, 2
@@ -47,6 +48,13 @@ def outcome_line(outcome: FeedOutcome) -> str:
     extra = f", {outcome.updated} updated" if outcome.updated else ""
     extra += f", {outcome.filtered} filtered out" if outcome.filtered else ""
     return f"{outcome.name}: {outcome.new} new, {outcome.seen} already archived{extra}"
+
+
+def progress_line(done: int, total: int, new: int, failed: int) -> str:
+    return (
+        f"{done}/{plural(total, 'feed')}, {plural(new, 'entry', 'entries')} written, "
+        f"{plural(failed, 'error')}"
+    )
 
 
 class PlainReporter:
@@ -103,9 +111,7 @@ class TerminalReporter(PlainReporter):
         if outcome.status is Status.FAILED or self.verbosity >= VERBOSE:
             super().outcome(outcome)  # errors stay on screen above the progress line
         if self.verbosity >= NORMAL:
-            self.stderr.write(
-                f"{self.done}/{self.total} feeds, {self.new} entries written, {self.failed} errors"
-            )
+            self.stderr.write(progress_line(self.done, self.total, self.new, self.failed))
         self.stderr.flush()
 
     def finish(self, report: RunReport, *, dry_run: bool) -> None:

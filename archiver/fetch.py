@@ -14,6 +14,7 @@ import socket
 import zlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -46,6 +47,22 @@ IMAGE_ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/gif,image/svg+x
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 PAGE_TYPES = ("text/html", "application/xhtml+xml")
 PERMANENT_REDIRECTS = frozenset({301, 308})
+
+
+@dataclass(frozen=True)
+class Target:
+    """What is being fetched, as the messages about it name it."""
+
+    noun: str
+    # The address is the user's own (in the config, on the command line): theirs to correct.
+    users_own: bool
+    size_setting: str | None  # the config key that sets its size limit, if one does
+
+
+FEED = Target("feed", users_own=True, size_setting="max_bytes")
+IMAGE = Target("image", users_own=False, size_setting=None)
+PAGE = Target("page", users_own=False, size_setting="max_bytes")
+GIVEN_PAGE = Target("page", users_own=True, size_setting=None)  # `archiver add URL`
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -101,14 +118,18 @@ def conditional_headers(feed: FeedConfig, state: FeedState | None) -> dict[str, 
     return headers
 
 
-def _status_error(response: httpx.Response, now: datetime) -> FetchError:
+def status_error(response: httpx.Response, now: datetime, target: Target) -> FetchError:
+    """The one-line error for an HTTP status of 400 or more."""
     status = response.status_code
     message = f"HTTP {status} {response.reason_phrase}".rstrip()
     if status in RETRY_STATUSES or status >= 500:
         retry_after = parse_retry_after(response.headers.get("retry-after"), now)
         return RetryableFetchError(message, status=status, retry_after=retry_after)
     if status == 404:
-        message += " (the feed is not at this address; check the URL)"
+        check = "; check the URL" if target.users_own else ""
+        message += f" (the {target.noun} is not at this address{check})"
+    elif status == 410 and target is not FEED:
+        message += f" (the {target.noun} is gone for good)"
     elif status in (401, 403):
         message += (
             " (the server refuses us: the site may block bots or need a login; "
@@ -121,7 +142,8 @@ def _status_error(response: httpx.Response, now: datetime) -> FetchError:
     return FetchError(message, status=status)
 
 
-def _transport_error(exc: httpx.HTTPError, url: str, timeout: float) -> FetchError:
+def transport_error(exc: httpx.HTTPError, url: str, timeout: float) -> FetchError:
+    """The one-line error for a request that got no response."""
     host = host_of(url)
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.TooManyRedirects):
@@ -188,7 +210,7 @@ class BoundedDecoder:
             raise FetchError(f"the compressed response is corrupt: {exc}") from None
 
 
-async def private_address_problem(url: str) -> str | None:
+async def private_address_problem(url: str, target: Target) -> str | None:
     """Why `url` must not be fetched on a feed's say-so, or None: it names (or its host
     resolves to) a loopback, private, link-local, multicast or otherwise non-public address."""
     parts = urlsplit(url)
@@ -205,15 +227,17 @@ async def private_address_problem(url: str) -> str | None:
         addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     for address in addresses:
         if not address.is_global or address.is_multicast:
+            what = f"{host} is" if host == str(address) else f"{host} is {address},"
             return (
-                f"refused: {host} is {address}, a private or local address "
-                "(allow_private: true lets a feed's images through)"
+                f"refused: {what} a private or local address "
+                f"(allow_private: true lets this feed's {target.noun}s through)"
             )
     return None
 
 
-def _too_large(limit: int) -> FetchError:
-    return FetchError(f"too large: the feed is over the {limit:,} byte limit (max_bytes)")
+def _too_large(limit: int, target: Target) -> FetchError:
+    setting = f" ({target.size_setting})" if target.size_setting else ""
+    return FetchError(f"too large: the {target.noun} is over the {limit:,} byte limit{setting}")
 
 
 class Fetcher:
@@ -309,24 +333,24 @@ class Fetcher:
                 if response.status_code == 304:
                     return self._result(response, b"", state)
                 if response.status_code >= 400:
-                    raise _status_error(response, self._clock())
-                body = await self._read_body(response, feed.max_bytes)
+                    raise status_error(response, self._clock(), FEED)
+                body = await self._read_body(response, feed.max_bytes, FEED)
                 return self._result(response, body, state)
         except httpx.HTTPError as exc:
-            raise _transport_error(exc, feed.url, feed.timeout) from exc
+            raise transport_error(exc, feed.url, feed.timeout) from exc
 
     @staticmethod
-    async def _read_body(response: httpx.Response, limit: int) -> bytes:
+    async def _read_body(response: httpx.Response, limit: int, target: Target) -> bytes:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise _too_large(limit)
+            raise _too_large(limit, target)
         decoder = BoundedDecoder(response.headers.get("content-encoding", ""))
         body = bytearray()
         async for raw in response.aiter_raw():
             for piece in decoder.decode(raw):
                 body += piece
                 if len(body) > limit:
-                    raise _too_large(limit)
+                    raise _too_large(limit, target)
         return bytes(body)
 
     # --- addresses from feed content: images and article pages ---------------------
@@ -338,14 +362,19 @@ class Fetcher:
         among them) answer.
         """
         body, media_type, _ = await self.fetch_linked(
-            url, feed, accept=IMAGE_ACCEPT, media_types=("image/",), limit=IMAGE_MAX_BYTES
+            url,
+            feed,
+            target=IMAGE,
+            accept=IMAGE_ACCEPT,
+            media_types=("image/",),
+            limit=IMAGE_MAX_BYTES,
         )
         return body, media_type
 
     async def fetch_page(self, url: str, feed: FeedConfig) -> tuple[bytes, str]:
         """An entry's web page (HTML) and the address it was finally served from."""
         body, _, final_url = await self.fetch_linked(
-            url, feed, accept=PAGE_ACCEPT, media_types=PAGE_TYPES, limit=feed.max_bytes
+            url, feed, target=PAGE, accept=PAGE_ACCEPT, media_types=PAGE_TYPES, limit=feed.max_bytes
         )
         return body, final_url
 
@@ -354,6 +383,7 @@ class Fetcher:
         url: str,
         feed: FeedConfig,
         *,
+        target: Target,
         accept: str,
         media_types: tuple[str, ...],
         limit: int,
@@ -368,7 +398,15 @@ class Fetcher:
             try:
                 return await asyncio.wait_for(
                     self._with_retries(
-                        feed, lambda: self._linked_once(url, feed, accept, media_types, limit)
+                        feed,
+                        lambda: self._linked_once(
+                            url,
+                            feed,
+                            target=target,
+                            accept=accept,
+                            media_types=media_types,
+                            limit=limit,
+                        ),
                     ),
                     feed.deadline,
                 )
@@ -376,12 +414,19 @@ class Fetcher:
                 raise FetchError(f"gave up after the {feed.deadline:g} s deadline") from None
 
     async def _linked_once(
-        self, url: str, feed: FeedConfig, accept: str, media_types: tuple[str, ...], limit: int
+        self,
+        url: str,
+        feed: FeedConfig,
+        *,
+        target: Target,
+        accept: str,
+        media_types: tuple[str, ...],
+        limit: int,
     ) -> tuple[bytes, str, str]:
         client = self._client if feed.verify_tls else self._insecure_client
         for _ in range(DEFAULT_MAX_REDIRECTS + 1):
             if not feed.allow_private:
-                problem = await private_address_problem(url)
+                problem = await private_address_problem(url, target)
                 if problem:
                     raise FetchError(problem)
             try:
@@ -396,16 +441,16 @@ class Fetcher:
                         url = str(response.url.join(response.headers["location"]))
                         continue
                     if response.status_code >= 400:
-                        raise _status_error(response, self._clock())
+                        raise status_error(response, self._clock(), target)
                     media_type = response.headers.get("content-type", "").split(";")[0]
                     media_type = media_type.strip().lower()
                     if not media_type.startswith(media_types):
-                        wanted = " or ".join(t.rstrip("/") for t in media_types)
+                        article = "an" if target.noun[0] in "aeiou" else "a"
                         got = media_type or "no Content-Type"
-                        raise FetchError(f"not {wanted}: {got}")
-                    return await self._read_body(response, limit), media_type, url
+                        raise FetchError(f"not {article} {target.noun}: {got}")
+                    return await self._read_body(response, limit, target), media_type, url
             except httpx.HTTPError as exc:
-                raise _transport_error(exc, url, feed.timeout) from exc
+                raise transport_error(exc, url, feed.timeout) from exc
         raise FetchError(f"too many redirects (more than {DEFAULT_MAX_REDIRECTS})")
 
     @staticmethod

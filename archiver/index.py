@@ -16,6 +16,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from archiver.models import CatalogEntry
+from archiver.text import plural
 
 NEWEST_ON_FRONT_PAGE = 50
 ROOT_PAGE = "README.md"
@@ -127,7 +128,7 @@ def _render_month(month: str, entries: list[CatalogEntry]) -> str:
         [
             f"# {month}",
             "",
-            f"{len(entries)} entries. [All months](../../{ROOT_PAGE})",
+            f"{plural(len(entries), 'entry', 'entries')}. [All months](../../{ROOT_PAGE})",
             "",
             *_entry_table(entries, folder),
             "",
@@ -141,7 +142,8 @@ def _render_root(
     lines = [
         "# Archive",
         "",
-        f"{per_feed.total()} entries from {len(per_feed)} feeds, archived by "
+        f"{plural(per_feed.total(), 'entry', 'entries')} from {plural(len(per_feed), 'feed')}, "
+        "archived by "
         "[archiver](https://pypi.org/project/archiver/). This page and the monthly "
         "`index.md` pages are rebuilt after each run that archives something.",
         "",

@@ -125,6 +125,8 @@ class FeedHealth:
 
     last_attempt: str | None = None
     last_success: str | None = None
+    # The first successful fetch: how long a feed that has never had an entry has been silent.
+    first_success: str | None = None
     last_status: int | None = None
     consecutive_failures: int = 0
     # SHA-256 of the last body whose entries are all archived: a server that sends
@@ -192,6 +194,10 @@ class RunReport:
         return sum(o.filtered for o in self.outcomes)
 
     @property
+    def updated(self) -> int:
+        return sum(o.updated for o in self.outcomes)
+
+    @property
     def failed(self) -> bool:
         return self.aborted is not None or self.count(Status.FAILED) > 0
 
@@ -202,5 +208,6 @@ class RunReport:
             f"{self.count(Status.FAILED)} failed"
             + (f", {skipped} skipped" if skipped else "")
             + f"; entries: {self.new} new, {self.seen} already archived"
+            + (f", {self.updated} updated" if self.updated else "")
             + (f", {self.filtered} filtered out" if self.filtered else "")
         )

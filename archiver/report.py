@@ -35,6 +35,7 @@ def summary_record(report: RunReport) -> dict[str, Any]:
             "new": report.new,
             "already_archived": report.seen,
             "filtered": report.filtered,
+            "updated": report.updated,
         },
         "aborted": report.aborted,
     }

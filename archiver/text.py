@@ -1,4 +1,4 @@
-"""Plain-text helpers shared by the parsers and the converter."""
+"""Plain-text helpers shared by the parsers, the converter and the messages."""
 
 from __future__ import annotations
 
@@ -36,3 +36,8 @@ def excerpt(text: str, max_chars: int) -> str:
     if space > max_chars // 2:
         cut = cut[:space]
     return cut.rstrip(" ,.;:") + "…"
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`count` and the noun that goes with it: 1 feed, 2 feeds, 0 feeds."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"

@@ -292,7 +292,7 @@ def test_config_error_exits_2_naming_file_line_and_key(tmp_path: Path) -> None:
 def test_check_validates_without_the_network(seed_config: Path, server: FeedServer) -> None:
     code, stdout, _ = run_cli("check", "--config", str(seed_config))
     assert code == EXIT_OK
-    assert "1 feeds, configuration OK" in stdout
+    assert stdout == f"{seed_config}: 1 feed, configuration OK\n"
     assert server.requests == []
 
 

@@ -285,3 +285,32 @@ def test_connection_limits(
 
     asyncio.run(go())
     assert peak == expected_peak
+
+
+@pytest.mark.parametrize(
+    ("what", "message"),
+    [
+        ("feed", "too large: the feed is over the 1,024 byte limit (max_bytes)"),
+        ("page", "too large: the page is over the 1,024 byte limit (max_bytes)"),
+        ("image", "too large: the image is over the 15,728,640 byte limit"),
+    ],
+)
+def test_too_large_names_what_was_fetched(what: str, message: str) -> None:
+    feed = FeedConfig(name="f", url=URL, max_bytes=1024, retries=0)
+    kinds = {"feed": "application/rss+xml", "page": "text/html", "image": "image/png"}
+    big = streamed(200, b"x", {"Content-Length": "99999999", "Content-Type": kinds[what]})
+
+    async def go() -> None:
+        async with make_client(httpx.MockTransport(lambda request: big)) as client:
+            fetcher = Fetcher(client, concurrency=1, per_host=1)
+            linked = "http://93.184.216.34/linked"  # a public address: not refused
+            if what == "feed":
+                await fetcher.fetch(feed, None)
+            elif what == "page":
+                await fetcher.fetch_page(linked, feed)
+            else:
+                await fetcher.fetch_image(linked, feed)
+
+    with pytest.raises(FetchError) as caught:
+        asyncio.run(go())
+    assert str(caught.value) == message

@@ -106,13 +106,22 @@ def test_auto_fetches_only_teasers(server: FeedServer, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("settings", "reply", "reason"),
     [
-        ("    allow_private: true\n", Reply(404), "HTTP 404"),
+        (
+            "    allow_private: true\n",
+            Reply(404),
+            "no page: HTTP 404 Not Found (the page is not at this address)",
+        ),
         (
             "    allow_private: true\n",
             Reply(200, b"%PDF-1.4", {"Content-Type": "application/pdf"}),
-            "not text/html",
+            "no page: not a page: application/pdf",
         ),
-        ("", Reply(200, page("x"), {"Content-Type": "text/html"}), "refused: 127.0.0.1"),
+        (
+            "",
+            Reply(200, page("x"), {"Content-Type": "text/html"}),
+            "no page: refused: 127.0.0.1 is a private or local address "
+            "(allow_private: true lets this feed's pages through)",
+        ),
         (
             "    allow_private: true\n",
             Reply(200, b"<html><body></body></html>", {"Content-Type": "text/html"}),
@@ -131,7 +140,9 @@ def test_a_page_that_fails_keeps_the_feeds_text(
         rss(("story", link, "The feed's own line.")),
         "    fulltext: true\n" + settings,
     )
-    assert "the feed's text is kept" in stderr and reason in stderr
+    assert stderr.splitlines() == [
+        f"archiver: feed 'f': warning: entry {link}: the feed's text is kept, {reason}"
+    ]
     _, body = split(files["story"])
     assert body.strip() == "The feed's own line."
 

@@ -772,7 +772,9 @@ def test_21_hand_edited_file_is_never_overwritten(server: FeedServer, tmp_path: 
     )
     assert code == EXIT_FEED_FAILED
     assert f"{path}: front matter is not valid YAML (line 2)" in stderr_buffer.getvalue()
-    assert "1 archived files need attention (never overwritten)" in stdout_buffer.getvalue()
+    assert stdout_buffer.getvalue().splitlines()[-1] == (
+        f"{out}: 1 archived file needs attention (never overwritten)"
+    )
 
 
 # --- acceptance --------------------------------------------------------------------------

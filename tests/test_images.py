@@ -15,7 +15,7 @@ import yaml
 from archiver.cli import main
 from archiver.config import FeedConfig
 from archiver.errors import FetchError
-from archiver.fetch import Fetcher, make_client, private_address_problem
+from archiver.fetch import IMAGE, PAGE, Fetcher, make_client, private_address_problem
 from archiver.store import id_from_name
 
 from .conftest import FeedServer, Reply, Request, streamed, write_config
@@ -82,7 +82,10 @@ def test_private_addresses_are_refused_by_default(server: FeedServer, tmp_path: 
     picture = server.always("/pic.png", Reply(200, PNG, {"Content-Type": "image/png"}))
     out, stderr = archive(server, tmp_path, rss(("first", f"<img src='{picture}'>")), "")
     assert server.hits("/pic.png") == []
-    assert "image http://127.0.0.1" in stderr and "kept remote: refused" in stderr
+    assert stderr.splitlines() == [
+        f"archiver: feed 'f': warning: image {picture} kept remote: refused: 127.0.0.1 is a "
+        "private or local address (allow_private: true lets this feed's images through)"
+    ]
     (text,) = entries(out).values()
     assert f"]({picture})" in text  # the entry is written, with the remote address
     assert not (out / "assets").exists()
@@ -91,9 +94,11 @@ def test_private_addresses_are_refused_by_default(server: FeedServer, tmp_path: 
 @pytest.mark.parametrize(
     ("reply", "reason"),
     [
-        (Reply(200, b"<html>no</html>", {"Content-Type": "text/html"}), "not image: text/html"),
-        (Reply(404), "HTTP 404"),
+        (Reply(200, b"<html>no</html>", {"Content-Type": "text/html"}), "not an image: text/html"),
+        (Reply(404), "HTTP 404 Not Found (the image is not at this address)"),
+        (Reply(410), "HTTP 410 Gone (the image is gone for good)"),
     ],
+    ids=["not-an-image", "missing", "gone"],
 )
 def test_a_failed_image_keeps_its_remote_address(
     server: FeedServer, tmp_path: Path, reply: Reply, reason: str
@@ -105,7 +110,9 @@ def test_a_failed_image_keeps_its_remote_address(
         rss(("first", f"<img src='{picture}'>")),
         "    allow_private: true\n    retries: 0\n",
     )
-    assert reason in stderr
+    assert stderr.splitlines() == [
+        f"archiver: feed 'f': warning: image {picture} kept remote: {reason}"
+    ]
     (text,) = entries(out).values()
     assert f"]({picture})" in text
 
@@ -124,7 +131,17 @@ def test_a_failed_image_keeps_its_remote_address(
     ],
 )
 def test_private_address_problem(url: str, refused: bool) -> None:
-    assert (asyncio.run(private_address_problem(url)) is not None) is refused
+    assert (asyncio.run(private_address_problem(url, IMAGE)) is not None) is refused
+
+
+def test_a_private_host_name_is_named_with_its_address() -> None:
+    problem = asyncio.run(private_address_problem("http://localhost/a.png", PAGE))
+    assert problem in (
+        "refused: localhost is 127.0.0.1, a private or local address "
+        "(allow_private: true lets this feed's pages through)",
+        "refused: localhost is ::1, a private or local address "
+        "(allow_private: true lets this feed's pages through)",
+    )
 
 
 def test_a_redirect_to_a_private_address_is_refused() -> None:

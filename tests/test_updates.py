@@ -58,7 +58,11 @@ def test_overwrite_rewrites_in_place(server: FeedServer, tmp_path: Path) -> None
     run(server, tmp_path, rss("First version."), "overwrite")
     (name,) = files(tmp_path)
     stdout = run(server, tmp_path, rss("Second version."), "overwrite")
-    assert "f: 0 new, 1 already archived, 1 updated" in stdout
+    assert stdout.splitlines() == [
+        "f: 0 new, 1 already archived, 1 updated",
+        "archiver: feeds: 1 ok, 0 not modified, 0 failed; "
+        "entries: 0 new, 1 already archived, 1 updated",
+    ]
     (same,) = files(tmp_path)
     assert same == name
     matter, body = split(files(tmp_path)[name])
