@@ -37,6 +37,7 @@ def next_health(previous: FeedHealth | None, outcome: FeedOutcome, now: datetime
         return FeedHealth(
             last_attempt=stamp,
             last_success=previous.last_success,
+            first_success=previous.first_success,
             last_status=outcome.http_status,
             consecutive_failures=previous.consecutive_failures + 1,
             body_sha256=previous.body_sha256,
@@ -46,6 +47,7 @@ def next_health(previous: FeedHealth | None, outcome: FeedOutcome, now: datetime
     return FeedHealth(
         last_attempt=stamp,
         last_success=stamp,
+        first_success=previous.first_success or stamp,
         last_status=outcome.http_status,
         body_sha256=outcome.body_sha256 or (outcome.not_modified and previous.body_sha256) or None,
     )
@@ -116,7 +118,9 @@ def feed_statuses(
         if state and state.gone_since:
             flags.append("gone (HTTP 410)")
         last_entry = newest.get(feed.name)
-        if last_entry and now - parse_instant(last_entry) > timedelta(days=silent_days):
+        # A feed that has never had an entry (a new blog) is silent since it was first read.
+        silent_since = last_entry or facts.first_success
+        if silent_since and now - parse_instant(silent_since) > timedelta(days=silent_days):
             flags.append(f"silent: no new entry for more than {silent_days:g} days")
         moved = state.permanent_redirect if state else None
         if moved:

@@ -149,8 +149,8 @@ def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
         for item in (items if isinstance(items, list) else [])
         if isinstance(item, dict)
     ]
-    if not entries:
-        raise ParseError("the feed has no entries")
+    if items and not entries:
+        raise ParseError("the feed has no entries: none of its items is a JSON object")
     home_url = _text(document, "home_page_url")
     image = _text(document, "icon")
     return ParsedFeed(

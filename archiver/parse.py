@@ -129,7 +129,8 @@ def _parse_xml(body: bytes, *, url: str, content_type: str) -> ParsedFeed:
     )
     feed = result.get("feed", {})
     problem = _bozo_message(result)
-    if not result.entries:
+    # A well-formed feed with no entries yet (a new blog) is a feed with nothing new.
+    if not result.entries and not (result.get("version") and problem is None):
         raise ParseError(_no_entries_message(body, url, result.get("version"), problem))
 
     home_url = resolve(url, feed["link"]) if feed.get("link") else None

@@ -39,7 +39,7 @@ from archiver.catalog import Catalog
 from archiver.errors import LockHeldError, StoreError
 from archiver.health import HEALTH_FILE, encode_health, load_health
 from archiver.ids import IdSet
-from archiver.models import FeedHealth, FeedState
+from archiver.models import FeedHealth, FeedState, parse_instant
 from archiver.shard import Shard
 
 STATE_DIR = ".archiver"
@@ -375,6 +375,21 @@ class Archive:
 
     def load_health(self) -> dict[str, FeedHealth]:
         return load_health(self.health_path)
+
+    def health_of_every_shard(self) -> dict[str, FeedHealth]:
+        """The health of every feed from every shard's file and the unsharded one, as
+        `archiver status` shows it: of two records of a feed, the later attempt's (the
+        archive may have been run sharded, then not, or sharded differently)."""
+        merged: dict[str, FeedHealth] = {}
+        for path in sorted(self.state_dir.glob(HEALTH_FILE.replace(".json", "*.json"))):
+            for name, health in load_health(path).items():
+                known = merged.get(name)
+                later = known is None or (
+                    parse_instant(health.last_attempt) > parse_instant(known.last_attempt)
+                )
+                if later:
+                    merged[name] = health
+        return merged
 
     def save_health(self, health: Mapping[str, FeedHealth]) -> None:
         try:

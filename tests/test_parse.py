@@ -92,9 +92,18 @@ def test_malformed_feed_with_entries_is_archived_with_a_warning() -> None:
     assert result.warning and "not well-formed" in result.warning
 
 
-def test_feed_without_entries_is_a_failure() -> None:
-    with pytest.raises(ParseError, match="no entries"):
-        parse(rss(""))
+def test_a_well_formed_feed_without_entries_is_a_feed_with_nothing_new() -> None:
+    assert parse(rss("")) == []
+    atom = b"<feed xmlns='http://www.w3.org/2005/Atom'><title>New blog</title></feed>"
+    assert parse_feed(atom, url=FEED_URL, headers={}).entries == ()
+    json_feed = b'{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": []}'
+    assert parse_feed(json_feed, url=FEED_URL, headers={}).entries == ()
+
+
+def test_a_broken_feed_without_entries_is_a_failure() -> None:
+    with pytest.raises(ParseError) as caught:
+        parse(rss("").replace(b"</channel>", b""))
+    assert str(caught.value).startswith("the feed has no entries (parser said: ")
 
 
 @pytest.mark.parametrize("body", [b"", b"   \n"])
@@ -231,7 +240,10 @@ def test_json_with_wrong_types_keeps_what_it_can() -> None:
     [
         (b'{"rss": {"channel": {}}}', "not a JSON Feed"),
         (b'{"version": "https://jsonfeed.org/version/1", "items": [', "not valid JSON"),
-        (b'{"version": "https://jsonfeed.org/version/1", "items": []}', "no entries"),
+        (
+            b'{"version": "https://jsonfeed.org/version/1", "items": [1, "x"]}',
+            "the feed has no entries: none of its items is a JSON object",
+        ),
     ],
 )
 def test_json_that_cannot_be_archived(body: bytes, message: str) -> None:

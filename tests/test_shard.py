@@ -98,3 +98,25 @@ def test_shards_together_write_exactly_what_one_run_writes(
     assert code == 0 and "index pages written" in stdout
     readme = (merged / "README.md").read_text()
     assert f"{len(ids)} entries from" in readme
+
+
+def test_status_after_sharded_runs_reads_health_of_every_shard(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    rss = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
+    names = [f"f{i}" for i in range(6)]
+    config = write_config(
+        tmp_path / "feeds.yaml",
+        "feeds:\n"
+        + "".join(f"  - name: {n}\n    url: {server.feed(f'/{n}', rss)}\n" for n in names),
+    )
+    out = tmp_path / "out"
+    for k in (1, 2):
+        assert (
+            cli("run", "--config", str(config), "--output", str(out), "--shard", f"{k}/2")[0] == 0
+        )
+    code, stdout, _ = cli("status", "--config", str(config), "--output", str(out), "--json")
+    assert code == 0
+    rows = json.loads(stdout)["feeds"]
+    assert [row["name"] for row in rows if row["last_success"] is None] == []
+    assert [row["last_status"] for row in rows] == [200] * len(names)

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -16,7 +17,9 @@ import pytest
 
 from archiver.catalog import Catalog
 from archiver.cli import EXIT_FEED_FAILED, EXIT_LOCKED, EXIT_OK, main
-from archiver.models import CatalogEntry
+from archiver.config import FeedConfig
+from archiver.health import feed_statuses, next_health
+from archiver.models import CatalogEntry, FeedHealth, FeedOutcome, Status
 from archiver.store import id_from_name
 
 from .conftest import REPO_ROOT, FeedServer, Reply, write_config
@@ -123,7 +126,12 @@ def test_report_json_lists_every_feed(two_feeds: Path, tmp_path: Path) -> None:
     assert good["error"] is None
     assert (bad["status"], bad["http_status"]) == ("failed", 404)
     assert bad["error"].startswith("HTTP 404")
-    assert report["summary"]["entries"] == {"new": 2, "already_archived": 0, "filtered": 0}
+    assert report["summary"]["entries"] == {
+        "new": 2,
+        "already_archived": 0,
+        "filtered": 0,
+        "updated": 0,
+    }
 
 
 def test_github_actions_summary_and_annotations(
@@ -227,7 +235,7 @@ def test_on_a_terminal_progress_and_a_colour_table(
 ) -> None:
     monkeypatch.delenv("NO_COLOR", raising=False)
     _, stdout, stderr = cli(*run_args(two_feeds, tmp_path / "out"), tty=True)
-    assert "2/2 feeds, 2 entries written, 1 errors" in stderr
+    assert "2/2 feeds, 2 entries written, 1 error\r" in stderr
     assert "\r\033[K" in stderr
     assert re.search(r"\033\[31mbad\s+failed\s+0\s+0\s+HTTP 404", stdout)
     assert re.search(r"\033\[32mgood\s+ok\s+2\s+0", stdout)
@@ -279,7 +287,7 @@ def test_a_run_builds_the_pages_of_its_months_and_catches_up_stale_ones(
     out = tmp_path / "out"
     cli(*run_args(config, out))
     jan_page, feb_page = out / "2024/01/index.md", out / "2024/02/index.md"
-    assert "2 entries." in jan_page.read_text() and "1 entries." in feb_page.read_text()
+    assert "2 entries." in jan_page.read_text() and "1 entry." in feb_page.read_text()
     # A month the run adds nothing to is left as it is, even when it differs from what
     # a rebuild would write...
     feb_page.write_text(feb_page.read_text() + "a note by hand\n")
@@ -289,14 +297,14 @@ def test_a_run_builds_the_pages_of_its_months_and_catches_up_stale_ones(
     server.feed("/f", body.format("".join([*items[1:], _item("d", march)])).encode())
     code, stdout, _ = cli(*run_args(config, out))
     assert code == EXIT_OK and "f: 1 new" in stdout
-    assert "1 entries." in (out / "2024/03/index.md").read_text()
+    assert "1 entry." in (out / "2024/03/index.md").read_text()
     assert "a note by hand" in feb_page.read_text()
-    assert "1 entries." in jan_page.read_text() and "/a-" not in jan_page.read_text()
+    assert "1 entry." in jan_page.read_text() and "/a-" not in jan_page.read_text()
     readme = (out / "README.md").read_text()
-    assert "3 entries from 1 feeds" in readme and "[2024-01](2024/01/index.md) | 1 |" in readme
+    assert "3 entries from 1 feed," in readme and "[2024-01](2024/01/index.md) | 1 |" in readme
 
     code, stdout, _ = cli("index", "--config", str(config), "--output", str(out))
-    assert code == EXIT_OK and "1 index pages written" in stdout
+    assert code == EXIT_OK and stdout == f"{out}: 1 index page written\n"
     assert "a note by hand" not in feb_page.read_text()
 
 
@@ -348,3 +356,47 @@ def test_status_writes_nothing(two_feeds: Path, tmp_path: Path) -> None:
     rows = {row["name"]: row for row in json.loads(stdout)["feeds"]}
     assert rows["good"]["entries"] == 2
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_feed_with_no_entries_yet_is_a_success_with_nothing_new(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    url = server.feed("/new-blog", rss())
+    config = write_config(tmp_path / "feeds.yaml", f"feeds:\n  - name: new-blog\n    url: {url}\n")
+    out = tmp_path / "out"
+    code, stdout, stderr = cli(*run_args(config, out))
+    assert (code, stderr) == (EXIT_OK, "")
+    assert stdout.splitlines() == [
+        "new-blog: 0 new, 0 already archived",
+        "archiver: feeds: 1 ok, 0 not modified, 0 failed; entries: 0 new, 0 already archived",
+    ]
+    status = ["status", "--config", str(config), "--output", str(out), "--json"]
+    (row,) = json.loads(cli(*status)[1])["feeds"]
+    assert (row["consecutive_failures"], row["flags"]) == (0, [])
+    # Past --silent-days since it was first read, it is flagged like a feed gone quiet.
+    (row,) = json.loads(cli(*status, "--silent-days", "0")[1])["feeds"]
+    assert row["flags"] == ["silent: no new entry for more than 0 days"]
+
+
+@pytest.mark.parametrize(("days", "flagged"), [(59, False), (61, True)])
+def test_a_feed_that_never_had_an_entry_is_silent_from_its_first_success(
+    days: int, flagged: bool
+) -> None:
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+    first = (now - timedelta(days=days)).isoformat(timespec="seconds")
+    health = {"f": FeedHealth(last_success=now.isoformat(), first_success=first)}
+    (row,) = feed_statuses(
+        [FeedConfig("f", "https://e.org/f")], {}, health, [], now=now, silent_days=60
+    )
+    assert bool(row.flags) is flagged
+
+
+def test_first_success_is_kept_across_runs_and_failures() -> None:
+    first, later = (datetime(2026, 1, d, tzinfo=timezone.utc) for d in (1, 2))
+    ok = FeedOutcome("f", "https://e.org/f", Status.OK, http_status=200)
+    failed = FeedOutcome("f", "https://e.org/f", Status.FAILED, http_status=500)
+    health = next_health(None, ok, first)
+    assert health.first_success == "2026-01-01T00:00:00+00:00"
+    assert next_health(next_health(health, failed, later), ok, later).first_success == (
+        "2026-01-01T00:00:00+00:00"
+    )
