@@ -2,7 +2,8 @@
 
 Exit status: 0 every feed fetched (200 or 304); 1 some feed failed (with --fail-after N:
 failed N runs in a row), or the archive could not be written (for `check --output`: some
-archived file does not read); 2 usage or config error; 3 another run holds the lock.
+archived file does not read); 2 usage or config error (`init`: the file exists already);
+3 another run holds the lock; 130, 143 stopped by Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import difflib
 import json
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Awaitable, Sequence
@@ -37,8 +40,10 @@ from archiver.models import RunReport, Status
 from archiver.pipeline import RunOptions, rebuild_index, run_async, select_feeds
 from archiver.report import run_report, step_summary, workflow_annotations
 from archiver.shard import Shard
+from archiver.starter import write_starter_config
 from archiver.store import Archive, write_atomic
 from archiver.subscriptions import (
+    FoundFeed,
     NewFeed,
     add_feed,
     apply_redirects,
@@ -47,6 +52,7 @@ from archiver.subscriptions import (
     remove_feed,
     write_opml,
 )
+from archiver.text import plural
 from archiver.workers import return_large_blocks
 
 EXIT_OK = 0
@@ -81,7 +87,31 @@ def _shard(text: str) -> Shard:
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="PATH")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG_PATH,
+        metavar="PATH",
+        help="the list of feeds (default: %(default)s)",
+    )
+
+
+def _output_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT_DIR,
+        metavar="DIR",
+        help="the archive's folder (default: %(default)s)",
+    )
+
+
+def _command_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str
+) -> argparse.ArgumentParser:
+    """A subcommand whose --help starts with the line the top-level help lists it by."""
+    description = summary[0].upper() + summary[1:] + "."
+    return commands.add_parser(name, help=summary, description=description)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,14 +119,20 @@ def _parser() -> argparse.ArgumentParser:
         prog="archiver",
         description="Archive RSS, Atom, RDF and JSON feeds as Markdown files.",
         epilog="Exit status: 0 all feeds fetched, 1 some feed failed, 2 usage or config "
-        "error, 3 another run holds the archive's lock.",
+        "error, 3 another run holds the archive's lock, 130 or 143 stopped by Ctrl-C or "
+        "SIGTERM. Start with `archiver init`, then `archiver add URL`.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="fetch the feeds and archive new entries")
+    init = _command_parser(
+        commands, "init", "write a commented feeds.yaml to start from (never overwrites one)"
+    )
+    _config_option(init)
+
+    run = _command_parser(commands, "run", "fetch the feeds and archive new entries")
     _config_option(run)
-    run.add_argument("--output", type=Path, default=DEFAULT_OUTPUT_DIR, metavar="DIR")
+    _output_option(run)
     run.add_argument(
         "--feed", action="append", default=[], metavar="NAME", help="only this feed (repeatable)"
     )
@@ -135,41 +171,56 @@ def _parser() -> argparse.ArgumentParser:
         help="after the run, replace the url of feeds that moved permanently, in the config",
     )
 
-    add = commands.add_parser("add", help="add a feed, or find the feed of a web page")
-    add.add_argument("url", metavar="URL")
+    add = _command_parser(
+        commands,
+        "add",
+        "add a feed, or the feed a web page advertises; creates the config if there is none",
+    )
+    add.add_argument("url", metavar="URL", help="a feed, or a web page that advertises one")
     _config_option(add)
     add.add_argument("--name", metavar="NAME", help="default: from the feed's title")
-    add.add_argument("--category", action="append", default=[], metavar="C")
+    add.add_argument(
+        "--category", action="append", default=[], metavar="C", help="a category (repeatable)"
+    )
     add.add_argument("--pick", type=int, metavar="K", help="which of several feeds found (1..)")
 
-    remove = commands.add_parser("remove", help="remove a feed from the config")
+    remove = _command_parser(commands, "remove", "remove a feed from the config")
     remove.add_argument("name", metavar="NAME")
     _config_option(remove)
 
-    import_opml = commands.add_parser("import-opml", help="add the feeds of an OPML file")
+    import_opml = _command_parser(commands, "import-opml", "add the feeds of an OPML file")
     import_opml.add_argument("file", type=Path, metavar="FILE")
     _config_option(import_opml)
 
-    export_opml = commands.add_parser("export-opml", help="print the feeds as OPML 2.0")
+    export_opml = _command_parser(commands, "export-opml", "print the feeds as OPML 2.0")
     _config_option(export_opml)
 
-    index = commands.add_parser(
-        "index", help="rebuild the archive's README.md and monthly index.md pages"
+    index = _command_parser(
+        commands, "index", "rebuild the archive's README.md and monthly index.md pages"
     )
-    _config_option(index)
-    index.add_argument("--output", type=Path, default=DEFAULT_OUTPUT_DIR, metavar="DIR")
+    _output_option(index)
+    # The pages come from the archive alone; --config is still accepted, for the
+    # scripts written when it was required.
+    index.add_argument("--config", type=Path, help=argparse.SUPPRESS)
 
-    check = commands.add_parser(
+    check = _command_parser(
+        commands,
         "check",
-        help="validate the config without touching the network; "
+        "validate the config without touching the network; "
         "with --output, also the front matter of every archived file",
     )
     _config_option(check)
-    check.add_argument("--output", type=Path, default=None, metavar="DIR")
+    check.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also read every archived file of this archive (default: the config only)",
+    )
 
-    status = commands.add_parser("status", help="the health of every feed, from the archive")
+    status = _command_parser(commands, "status", "the health of every feed, from the archive")
     _config_option(status)
-    status.add_argument("--output", type=Path, default=DEFAULT_OUTPUT_DIR, metavar="DIR")
+    _output_option(status)
     status.add_argument("--json", action="store_true", help="one JSON document for machines")
     status.add_argument(
         "--failing-days",
@@ -222,11 +273,21 @@ def _exit_status(report: RunReport, fail_after: int) -> int:
     return EXIT_OK
 
 
+def _no_feeds_yet(config_path: Path) -> str:
+    add = "archiver add URL"
+    if config_path != DEFAULT_CONFIG_PATH:
+        add += f" --config {shlex.quote(str(config_path))}"
+    return f"no feeds yet; add one with `{add}`"
+
+
 def _run(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    if not config.feeds and not args.feed:
+        say(stdout, f"{config.path}: {_no_feeds_yet(config.path)}")
+        return EXIT_OK
     try:
         feeds = select_feeds(config, tuple(args.feed), args.shard)
     except KeyError as exc:
-        known = ", ".join(f.name for f in config.feeds)
+        known = ", ".join(f.name for f in config.feeds) or "none"
         error(stderr, f"no feed named {exc.args[0]!r} in {config.path} (known: {known})")
         return EXIT_USAGE
     return_large_blocks()  # this process holds feeds of megabytes too
@@ -301,14 +362,22 @@ def _apply_redirects(config: Config, output: Path, stdout: TextIO) -> None:
 
 
 def _check_archive(output: Path, stdout: TextIO, stderr: TextIO) -> int:
+    if not output.is_dir():
+        error(stderr, f"{output}: no archive there (no such folder)")
+        return EXIT_USAGE
+    archive = Archive(output)
     damaged = 0
-    for relpath, problem in Archive(output).damaged_entries():
+    for relpath, problem in archive.damaged_entries():
         damaged += 1
         error(stderr, f"{output / relpath}: {problem}")
     if damaged:
-        say(stdout, f"{output}: {damaged} archived files need attention (never overwritten)")
+        files = plural(damaged, "archived file needs", "archived files need")
+        say(stdout, f"{output}: {files} attention (never overwritten)")
         return EXIT_FEED_FAILED
-    say(stdout, f"{output}: every archived file reads")
+    if not archive.scan_ids(remove_temporary=False):
+        say(stdout, f"{output}: no archived files yet")
+    else:
+        say(stdout, f"{output}: every archived file reads")
     return EXIT_OK
 
 
@@ -321,7 +390,7 @@ def _status_rows(config: Config, args: argparse.Namespace) -> list[FeedStatus]:
     return feed_statuses(
         config.feeds,
         states,
-        archive.load_health(),
+        archive.health_of_every_shard(),
         catalog.values(),
         now=now,
         failing_days=args.failing_days,
@@ -331,6 +400,9 @@ def _status_rows(config: Config, args: argparse.Namespace) -> list[FeedStatus]:
 
 def _status(config: Config, args: argparse.Namespace, stdout: TextIO) -> int:
     rows = _status_rows(config, args)
+    if not rows and not args.json:
+        say(stdout, f"{config.path}: {_no_feeds_yet(config.path)}")
+        return EXIT_OK
     if args.json:
         document = {"feeds": [row.__dict__ | {"flags": list(row.flags)} for row in rows]}
         say(stdout, json.dumps(document, ensure_ascii=False, indent=2))
@@ -358,7 +430,13 @@ def _status(config: Config, args: argparse.Namespace, stdout: TextIO) -> int:
     return EXIT_OK
 
 
-def _add(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def _add(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Like the other subscription commands, but a missing config is created (once a
+    feed is found), not an error: it is how a new user starts."""
+    path: Path = args.config
+    exists = path.exists()
+    if exists:
+        load_config(path)  # a broken config is reported before any request
     try:
         found = asyncio.run(find_feeds(args.url))
     except FetchError as exc:
@@ -368,23 +446,39 @@ def _add(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextI
         error(stderr, f"no feed found at {args.url} (nor advertised by it, nor at the usual paths)")
         return EXIT_FEED_FAILED
     choice = found[0]
+    pick = args.pick
+    if pick is not None and not 1 <= pick <= len(found):
+        _list_found(found, stdout)
+        numbered = f"{_found(len(found))}, numbered 1 to {len(found)}"
+        error(stderr, f"--pick {pick} is out of range: {numbered}")
+        return EXIT_USAGE
     if len(found) > 1:
-        pick = args.pick
-        if pick is None or not 1 <= pick <= len(found):
-            for number, feed in enumerate(found, 1):
-                say(stdout, f"{number}. {feed.title or '(untitled)'}  {feed.url}")
+        if pick is None:
+            _list_found(found, stdout)
             pick = _ask(len(found), stdout) if sys.stdin.isatty() else None
         if pick is None:
-            error(stderr, f"{len(found)} feeds found; choose one with --pick K")
+            error(stderr, f"{_found(len(found))}; choose one with --pick K")
             return EXIT_USAGE
         choice = found[pick - 1]
+    if not exists:
+        write_starter_config(path)
+        say(stdout, f"created {path} (there was none)")
     new = NewFeed(args.name or choice.title or choice.url, choice.url, tuple(args.category))
-    name = add_feed(config.path, new)
+    name = add_feed(path, new)
     if name is None:
-        say(stdout, f"{choice.url} is already in {config.path}")
+        say(stdout, f"{choice.url} is already in {path}")
     else:
         say(stdout, f"added {name}: {choice.url}")
     return EXIT_OK
+
+
+def _found(count: int) -> str:
+    return f"{plural(count, 'feed')} found"
+
+
+def _list_found(found: Sequence[FoundFeed], stdout: TextIO) -> None:
+    for number, feed in enumerate(found, 1):
+        say(stdout, f"{number}. {feed.title or '(untitled)'}  {feed.url}")
 
 
 def _ask(count: int, stdout: TextIO) -> int | None:
@@ -397,7 +491,10 @@ def _ask(count: int, stdout: TextIO) -> int | None:
 
 def _remove(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if not remove_feed(config.path, args.name):
-        error(stderr, f"no feed named {args.name!r} in {config.path}")
+        names = [feed.name for feed in config.feeds]
+        close = difflib.get_close_matches(args.name, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        error(stderr, f"no feed named {args.name!r} in {config.path}{hint}")
         return EXIT_USAGE
     say(stdout, f"removed {args.name}; its archived entries stay")
     return EXIT_OK
@@ -409,10 +506,15 @@ def _import_opml(config: Config, args: argparse.Namespace, stdout: TextIO, stder
     except OSError as exc:
         error(stderr, f"cannot read {args.file}: {exc.strerror}")
         return EXIT_USAGE
-    added, skipped = import_opml(config.path, data, str(args.file))
-    for name in added:
+    imported = import_opml(config.path, data, str(args.file))
+    for name in imported.added:
         say(stdout, f"added {name}")
-    say(stdout, f"{len(added)} feeds added, {skipped} already there")
+    for problem in imported.unusable:
+        error(stderr, f"{args.file}: skipped {problem}")
+    counts = [f"{plural(len(imported.added), 'feed')} added", f"{imported.present} already there"]
+    if imported.unusable:
+        counts.append(f"{len(imported.unusable)} skipped")
+    say(stdout, ", ".join(counts))
     return EXIT_OK
 
 
@@ -422,7 +524,6 @@ def _export_opml(config: Config, args: argparse.Namespace, stdout: TextIO, stder
 
 
 SUBSCRIPTION_COMMANDS = {
-    "add": _add,
     "remove": _remove,
     "import-opml": _import_opml,
     "export-opml": _export_opml,
@@ -446,13 +547,22 @@ def main(
 
 
 def _command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    if args.command == "index":
+        return _index(args, stdout, stderr)
     try:
+        if args.command == "init":
+            return _init(args, stdout)
+        if args.command == "add":
+            return _add(args, stdout, stderr)
         config = load_config(args.config)
     except ConfigError as exc:
         error(stderr, str(exc))
         return EXIT_USAGE
     if args.command == "check":
-        say(stdout, f"{config.path}: {len(config.feeds)} feeds, configuration OK")
+        if config.feeds:
+            say(stdout, f"{config.path}: {plural(len(config.feeds), 'feed')}, configuration OK")
+        else:
+            say(stdout, f"{config.path}: configuration OK, {_no_feeds_yet(config.path)}")
         return _check_archive(args.output, stdout, stderr) if args.output else EXIT_OK
     if args.command == "status":
         return _status(config, args, stdout)
@@ -462,17 +572,25 @@ def _command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         except ConfigError as exc:
             error(stderr, str(exc))
             return EXIT_USAGE
-    if args.command == "index":
-        try:
-            archive = Archive(args.output)
-            with archive.lock():
-                changed = rebuild_index(archive, archive.scan_ids())
-        except LockHeldError as exc:
-            error(stderr, str(exc))
-            return EXIT_LOCKED
-        except StoreError as exc:
-            error(stderr, str(exc))
-            return EXIT_FEED_FAILED
-        say(stdout, f"{args.output}: {len(changed)} index pages written")
-        return EXIT_OK
     return _run(config, args, stdout, stderr)
+
+
+def _init(args: argparse.Namespace, stdout: TextIO) -> int:
+    write_starter_config(args.config)
+    say(stdout, f"wrote {args.config}: {_no_feeds_yet(args.config)}")
+    return EXIT_OK
+
+
+def _index(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    try:
+        archive = Archive(args.output)
+        with archive.lock():
+            changed = rebuild_index(archive, archive.scan_ids())
+    except LockHeldError as exc:
+        error(stderr, str(exc))
+        return EXIT_LOCKED
+    except StoreError as exc:
+        error(stderr, str(exc))
+        return EXIT_FEED_FAILED
+    say(stdout, f"{args.output}: {plural(len(changed), 'index page')} written")
+    return EXIT_OK

@@ -25,7 +25,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 from archiver import __version__
 from archiver.config import DEFAULT_TIMEOUT, Config, load_config
 from archiver.errors import ConfigError, FeedError, FetchError
-from archiver.fetch import make_client
+from archiver.fetch import GIVEN_PAGE, make_client, status_error, transport_error, utcnow
 from archiver.parse import advertised_feeds, parse_feed
 from archiver.paths import slugify
 from archiver.store import write_atomic
@@ -42,7 +42,13 @@ class NewFeed:
 # --- OPML -----------------------------------------------------------------------------
 
 
-def read_opml(data: bytes, source: str) -> list[NewFeed]:
+@dataclass(frozen=True)
+class OpmlFeeds:
+    feeds: list[NewFeed]
+    unusable: list[str]  # why each outline with an address that is no web URL was left out
+
+
+def read_opml(data: bytes, source: str) -> OpmlFeeds:
     """The feeds of an OPML file; the folders an outline sits in become its categories."""
     try:
         root = ElementTree.fromstring(data)
@@ -52,18 +58,21 @@ def read_opml(data: bytes, source: str) -> list[NewFeed]:
     if root.tag != "opml" or body is None:
         raise ConfigError(source, None, None, "not an OPML file: no <opml><body>")
     feeds: list[NewFeed] = []
+    unusable: list[str] = []
 
     def walk(outline: ElementTree.Element, folders: tuple[str, ...]) -> None:
         label = (outline.get("title") or outline.get("text") or "").strip()
         url = (outline.get("xmlUrl") or "").strip()
         if url and is_web_url(url):
             feeds.append(NewFeed(label or url, url, folders))
+        elif url:
+            unusable.append(f"{label or url!r}: {url} is not an http:// or https:// URL")
         for child in outline.findall("outline"):
             walk(child, (*folders, label) if label and not url else folders)
 
     for outline in body.findall("outline"):
         walk(outline, ())
-    return feeds
+    return OpmlFeeds(feeds, unusable)
 
 
 def write_opml(config: Config) -> str:
@@ -115,13 +124,17 @@ class FeedList:
         self._yaml = YAML()
         self._yaml.preserve_quotes = True
         _, indent, offset = load_yaml_guess_indent(text)
-        self._yaml.indent(mapping=2, sequence=indent or 4, offset=offset or 2)
+        if indent is None or offset is None:  # no list written yet: the README's layout
+            indent, offset = 4, 2
+        self._yaml.indent(mapping=2, sequence=indent, offset=offset)
         self._yaml.width = 4096
         self.document = self._yaml.load(text)
 
     @property
     def feeds(self) -> CommentedSeq:
         feeds = self.document["feeds"]
+        if feeds is None:  # `feeds:` with nothing after it
+            feeds = self.document["feeds"] = CommentedSeq()
         assert isinstance(feeds, CommentedSeq)
         return feeds
 
@@ -174,19 +187,27 @@ class FeedList:
         load_config(self.path)  # what was written must still be a valid config
 
 
-def import_opml(config_path: Path, opml: bytes, source: str) -> tuple[list[str], int]:
-    """Add the OPML's feeds to the config: the names added, and how many were there already."""
+@dataclass(frozen=True)
+class OpmlImport:
+    added: list[str]  # the names given to the feeds added
+    present: int  # feeds already in the config
+    unusable: list[str]  # why each outline that could not be added was not
+
+
+def import_opml(config_path: Path, opml: bytes, source: str) -> OpmlImport:
+    """Add the OPML's feeds to the config."""
     feeds = FeedList(config_path)
-    added, skipped = [], 0
-    for feed in read_opml(opml, source):
+    read = read_opml(opml, source)
+    added, present = [], 0
+    for feed in read.feeds:
         name = feeds.add(feed)
         if name is None:
-            skipped += 1
+            present += 1
         else:
             added.append(name)
     if added:
         feeds.save()
-    return added, skipped
+    return OpmlImport(added, present, read.unusable)
 
 
 def add_feed(config_path: Path, feed: NewFeed) -> str | None:
@@ -236,8 +257,13 @@ class FoundFeed:
 
 
 async def _get(client: httpx.AsyncClient, url: str) -> tuple[bytes, str, str]:
-    response = await client.get(url, timeout=DEFAULT_TIMEOUT)
-    response.raise_for_status()
+    """(body, Content-Type, final URL), or FetchError with the one line a run would give."""
+    try:
+        response = await client.get(url, timeout=DEFAULT_TIMEOUT)
+    except httpx.HTTPError as exc:
+        raise transport_error(exc, url, DEFAULT_TIMEOUT) from None
+    if response.status_code >= 400:
+        raise status_error(response, utcnow(), GIVEN_PAGE)
     return response.content, response.headers.get("content-type", ""), str(response.url)
 
 
@@ -245,7 +271,7 @@ async def _as_feed(client: httpx.AsyncClient, url: str) -> FoundFeed | None:
     try:
         body, content_type, final = await _get(client, url)
         parsed = parse_feed(body, url=final, headers={"content-type": content_type})
-    except (httpx.HTTPError, FeedError):
+    except FeedError:
         return None
     return FoundFeed(final, parsed.title)
 
@@ -258,7 +284,7 @@ async def find_feeds(
     async with make_client(transport) as client:
         try:
             body, content_type, final = await _get(client, url)
-        except httpx.HTTPError as exc:
+        except FetchError as exc:
             raise FetchError(f"cannot fetch {url}: {exc}") from None
         try:
             parsed = parse_feed(body, url=final, headers={"content-type": content_type})

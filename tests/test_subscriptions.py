@@ -148,6 +148,42 @@ def test_add_asks_which_when_a_page_has_several(config: Path, server: FeedServer
     assert code == EXIT_OK
     assert feeds_of(config)["talk"][0] == server.url("/atom.xml")
 
+    code, stdout, stderr = cli("add", server.url("/"), "--config", str(config), "--pick", "9")
+    assert code == EXIT_USAGE
+    assert stdout.splitlines() == [
+        f"1. Loopback Blog  {server.url('/rss.xml')}",
+        f"2. Comments  {server.url('/atom.xml')}",
+    ]
+    assert stderr == "archiver: --pick 9 is out of range: 2 feeds found, numbered 1 to 2\n"
+
+
+def test_add_of_a_missing_page_says_so_in_one_line(config: Path, server: FeedServer) -> None:
+    missing = server.url("/no-such-blog/")
+    code, stdout, stderr = cli("add", missing, "--config", str(config))
+    assert (code, stdout) == (1, "")
+    assert stderr == (
+        f"archiver: cannot fetch {missing}: HTTP 404 Not Found "
+        "(the page is not at this address; check the URL)\n"
+    )
+    assert config.read_text() == CONFIG
+
+
+def test_import_opml_names_the_outlines_it_cannot_use(config: Path, tmp_path: Path) -> None:
+    opml = tmp_path / "subscriptions.opml"
+    opml.write_bytes(
+        b"<opml version='2.0'><body>"
+        b"<outline text='Old FTP feed' xmlUrl='ftp://example.org/feed.xml'/>"
+        b"<outline text='Good' xmlUrl='https://example.org/good.xml'/>"
+        b"</body></opml>"
+    )
+    code, stdout, stderr = cli("import-opml", str(opml), "--config", str(config))
+    assert code == EXIT_OK
+    assert stdout.splitlines() == ["added good", "1 feed added, 0 already there, 1 skipped"]
+    assert stderr == (
+        f"archiver: {opml}: skipped 'Old FTP feed': ftp://example.org/feed.xml "
+        "is not an http:// or https:// URL\n"
+    )
+
 
 def test_add_tries_the_usual_paths(config: Path, server: FeedServer) -> None:
     server.always(
@@ -166,7 +202,14 @@ def test_remove_keeps_the_comments(config: Path) -> None:
     assert "removed second" in stdout
     assert config.read_text() == CONFIG
     code, _, stderr = cli("remove", "nope", "--config", str(config))
-    assert code == EXIT_USAGE and "no feed named 'nope'" in stderr
+    assert code == EXIT_USAGE and stderr == f"archiver: no feed named 'nope' in {config}\n"
+
+
+def test_remove_with_a_misspelt_name_suggests_the_close_one(config: Path) -> None:
+    code, _, stderr = cli("remove", "frist", "--config", str(config))
+    assert code == EXIT_USAGE
+    assert stderr == f"archiver: no feed named 'frist' in {config}; did you mean 'first'?\n"
+    assert config.read_text() == CONFIG
 
 
 def test_apply_redirects_updates_the_config(tmp_path: Path, server: FeedServer) -> None:
@@ -182,3 +225,23 @@ def test_apply_redirects_updates_the_config(tmp_path: Path, server: FeedServer) 
     assert f"moved: url updated in {config} to {new}" in stdout
     assert feeds_of(config)["moved"][0] == new
     assert "# moved last year" in config.read_text()
+
+
+@pytest.mark.parametrize("empty", ["feeds: []\n", "feeds:\n"])
+def test_add_to_an_empty_feed_list(tmp_path: Path, server: FeedServer, empty: str) -> None:
+    config = write_config(tmp_path / "feeds.yaml", "# mine\n" + empty)
+    feed = server.feed("/feed.xml", RSS)
+    code, stdout, _ = cli("add", feed, "--config", str(config))
+    assert (code, stdout) == (EXIT_OK, f"added loopback-blog: {feed}\n")
+    assert config.read_text() == f"# mine\nfeeds:\n  - name: loopback-blog\n    url: {feed}\n"
+
+
+def test_add_to_a_list_written_flush_left_keeps_its_layout(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    config = write_config(tmp_path / "feeds.yaml", "feeds:\n- name: a\n  url: https://e.org/a\n")
+    feed = server.feed("/feed.xml", RSS)
+    assert cli("add", feed, "--config", str(config))[0] == EXIT_OK
+    assert config.read_text() == (
+        f"feeds:\n- name: a\n  url: https://e.org/a\n- name: loopback-blog\n  url: {feed}\n"
+    )
