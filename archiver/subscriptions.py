@@ -23,7 +23,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from archiver import __version__
-from archiver.config import DEFAULT_TIMEOUT, Config, load_config
+from archiver.config import DEFAULT_TIMEOUT, Config, load_config, parse_config
 from archiver.errors import ConfigError, FeedError, FetchError
 from archiver.fetch import GIVEN_PAGE, make_client, status_error, transport_error, utcnow
 from archiver.parse import advertised_feeds, parse_feed
@@ -183,8 +183,9 @@ class FeedList:
     def save(self) -> None:
         buffer = io.StringIO()
         self._yaml.dump(self.document, buffer)
+        # Checked before it is written: an edit that would not load leaves the file as it was.
+        parse_config(buffer.getvalue(), self.path)
         write_atomic(self.path, buffer.getvalue().encode("utf-8"))
-        load_config(self.path)  # what was written must still be a valid config
 
 
 @dataclass(frozen=True)

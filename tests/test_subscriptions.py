@@ -11,6 +11,8 @@ import pytest
 
 from archiver.cli import EXIT_OK, EXIT_USAGE, main
 from archiver.config import load_config
+from archiver.errors import ConfigError
+from archiver.subscriptions import NewFeed, add_feed
 
 from .conftest import FeedServer, Reply, write_config
 
@@ -245,3 +247,13 @@ def test_add_to_a_list_written_flush_left_keeps_its_layout(
     assert config.read_text() == (
         f"feeds:\n- name: a\n  url: https://e.org/a\n- name: loopback-blog\n  url: {feed}\n"
     )
+
+
+def test_an_edit_that_would_not_load_leaves_the_file_as_it_was(config: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        add_feed(config, NewFeed("ftp", "ftp://example.org/feed.xml"))
+    assert str(caught.value) == (
+        f"{config}:11: feeds[1].url: expected an http:// or https:// URL, "
+        "got 'ftp://example.org/feed.xml'"
+    )
+    assert config.read_text() == CONFIG
