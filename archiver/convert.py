@@ -24,27 +24,23 @@ from markdownify import ATX, BACKSLASH, MarkdownConverter
 
 from archiver.urls import resolve
 
-# Elements whose content is code, chrome or interaction, never article text.
+# Elements whose content is code, chrome or interaction, never article text. The
+# text of a <form> around them stays: its labels and paragraphs are the page's. So
+# does a <head>'s: libxml2 puts there what HTML 4 did not know (<article>, <main>)
+# when it follows a <title> or <meta>.
 DROPPED_ELEMENTS = frozenset(
     {
         "script",
         "style",
-        "noscript",
         "template",
-        "form",
         "input",
         "button",
         "select",
+        "datalist",
         "textarea",
-        "object",
-        "embed",
-        "applet",
-        "frameset",
-        "frame",
         "link",
         "meta",
         "base",
-        "head",
         "title",
     }
 )
@@ -53,6 +49,16 @@ BLOCK_ELEMENTS = (
     "hr", "section", "article", "figure",
 )  # fmt: skip
 LISTS = frozenset({"ul", "ol", "menu", "dir"})
+# HTML's void elements (WHATWG HTML, "Void elements"), and the obsolete ones its parser
+# also ends where they start ("The 'in body' insertion mode"). libxml2 knows HTML 4's
+# list only: to it an unclosed <embed>, <source>, <track> or <wbr> holds everything
+# that follows, and dropping or replacing the element took that text with it.
+VOID_ELEMENTS = frozenset(
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr", "basefont", "bgsound", "frame", "image", "keygen", "param",
+    }
+)  # fmt: skip
 # What an inline element cannot hold in Markdown (for most, a fenced block).
 _NOT_INSIDE = {
     "code": frozenset({*BLOCK_ELEMENTS, "a"}),
@@ -65,8 +71,13 @@ INLINE_ELEMENTS = frozenset(
         "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "tt", "u",
     }
 )  # fmt: skip
-# Embeds keep a link to what they showed: a video is worth finding again.
-EMBED_ELEMENTS = frozenset({"iframe", "video", "audio"})
+# Embeds keep a link to what they showed: a video is worth finding again. What they
+# hold is the fallback of a browser without video or frames, and shown by none today;
+# an <object>'s fallback is what every browser shows since plugins went, and stays.
+EMBED_ELEMENTS = frozenset({"iframe", "frame", "video", "audio", "embed"})
+# The <param> names that hold a plugin's address, in the classic Flash player's markup.
+SOURCE_PARAMS = frozenset({"movie", "src", "url", "filename", "data"})
+IMAGE_WRAPPERS = frozenset({"a", "picture", "span"})
 
 LINK_SCHEMES = frozenset({"http", "https", "mailto", "ftp", "ftps", "tel", "magnet", "gemini"})
 IMAGE_SCHEMES = frozenset({"http", "https"})
@@ -78,6 +89,7 @@ PLACEHOLDER_NAMES = frozenset({"undefined", "null", "none", "nan", "false", "[ob
 SPACER_NAMES = frozenset({"spacer.gif", "blank.gif", "pixel.gif", "1x1.gif", "transparent.gif"})
 TINY_DATA_IMAGE_BYTES = 128  # a 1×1 GIF or PNG placeholder fits in well under this
 
+_ONE_WORD = re.compile(r"[-+−]?\w+")
 _LANGUAGE_CLASS = re.compile(r"^(?:language|lang|highlight-source)-([\w+#.-]+)$")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -132,11 +144,16 @@ class _DirectTreeBuilder(LXMLTreeBuilder):
     conversion itself. The same events build the same tree here, link for link;
     what this does not handle (bytes, a doctype, a processing instruction) goes
     BeautifulSoup's way. A property test holds the two trees equal.
+
+    Both ways end a void element where it starts (see VOID_ELEMENTS), and skip the
+    end event libxml2 sends for it later.
     """
 
     _parser_events: _TreeEvents | None = None
+    _ended_at_start: list[bool]  # per element libxml2 holds open: a void ended already?
 
     def feed(self, markup: str | bytes) -> None:
+        self._ended_at_start = []
         if isinstance(markup, str):
             try:
                 self._events().build(self.soup, markup)
@@ -151,6 +168,18 @@ class _DirectTreeBuilder(LXMLTreeBuilder):
         if self._parser_events is None:
             self._parser_events = _TreeEvents()
         return self._parser_events
+
+    # BeautifulSoup's way: its parser target is this builder.
+    def start(self, tag: str | bytes, attrib: Any, nsmap: Any = None) -> None:
+        super().start(tag, attrib, nsmap or {})
+        void = tag in VOID_ELEMENTS
+        self._ended_at_start.append(void)
+        if void:
+            super().end(tag)
+
+    def end(self, tag: str | bytes) -> None:
+        if not self._ended_at_start.pop():
+            super().end(tag)
 
 
 class _TreeEvents:
@@ -170,6 +199,7 @@ class _TreeEvents:
         self.preserving = builder.preserve_whitespace_tags
         self.containers = builder.string_containers
         self.open: list[Tag] = [soup]
+        self.ended_at_start: list[bool] = []  # as _DirectTreeBuilder._ended_at_start
         self.last: PageElement | None = None
         self.text: list[str] = []
         self.preserved = 0  # open tags that keep their whitespace (<pre>, <textarea>)
@@ -192,14 +222,20 @@ class _TreeEvents:
             parent, self.last,
         )  # fmt: skip
         parent.contents.append(element)
-        self.open.append(element)
         self.last = element
+        void = tag in VOID_ELEMENTS
+        self.ended_at_start.append(void)
+        if void:
+            return
+        self.open.append(element)
         if tag in self.preserving:
             self.preserved += 1
         if tag in self.containers:
             self.container_tags.append(element)
 
     def end(self, tag: str | bytes) -> None:
+        if self.ended_at_start.pop():
+            return
         if self.text:
             self._add_text()
         element = self.open.pop()
@@ -328,6 +364,13 @@ def _image_source(img: Tag, base: str | None) -> str | None:
         value = _attr(img, attribute)
         if value and (largest := _largest_from_srcset(value)):
             return resolve(base, largest)
+    if img.parent is not None and img.parent.name == "picture":
+        # A lazy <picture> may give the real address only to its <source>s.
+        for source in img.parent.find_all("source", recursive=False):
+            for attribute in LAZY_SRCSET_ATTRIBUTES:
+                value = _attr(source, attribute)
+                if value and (largest := _largest_from_srcset(value)):
+                    return resolve(base, largest)
     return src
 
 
@@ -351,18 +394,88 @@ def markdown_destination(url: str) -> str:
     return quote(url, safe="/:?#[]@!$&'*+,;=%~-._")
 
 
-def _replace_embed(soup: BeautifulSoup, embed: Tag, base: str | None) -> None:
+def _replace_embed(soup: BeautifulSoup, embed: Tag, base: str | None) -> list[str]:
+    """The player as a link to what it plays, after its poster; the poster's address."""
     src = _attr(embed, "src")
     source = embed.find("source") if src is None else None
     src = src or (_attr(source, "src") if isinstance(source, Tag) else None)
+    poster = _media_poster(soup, embed, base)
+    _link_before(soup, embed, src, base)
+    embed.decompose()
+    return [poster] if poster else []
+
+
+def _media_poster(soup: BeautifulSoup, video: Tag, base: str | None) -> str | None:
+    poster = _attr(video, "poster")
+    if poster is None:
+        return None
+    img = soup.new_tag("img", src=poster)
+    url = _clean_image(img, base)
+    if url:
+        paragraph = soup.new_tag("p")
+        paragraph.append(img)
+        video.insert_before(paragraph)
+    return url
+
+
+def _link_before(soup: BeautifulSoup, element: Tag, src: str | None, base: str | None) -> None:
     url = resolve(base, src) if src else None
     if url and _scheme_allowed(url, LINK_SCHEMES):
         link = soup.new_tag("a", href=url)
         link.string = url
         paragraph = soup.new_tag("p")
         paragraph.append(link)
-        embed.replace_with(paragraph)
-    embed.decompose()
+        element.insert_before(paragraph)
+
+
+def _replace_object(soup: BeautifulSoup, obj: Tag, base: str | None) -> None:
+    """An <object> (and the <embed> and <object>s inside it, other ways to play the
+    same thing) as one link, followed by the fallback it holds."""
+    inner = [d for d in obj.descendants if isinstance(d, Tag) and d.name in ("object", "embed")]
+    sources = [_object_source(o) for o in (obj, *inner)]
+    _link_before(soup, obj, next((s for s in sources if s), None), base)
+    for element in [obj, *inner]:
+        for param in element.find_all("param", recursive=False):
+            param.decompose()
+        if element.name == "object":
+            element.unwrap()  # its fallback stays where it was
+        element.decompose()  # and the loop in _clean_tree passes it by
+
+
+def _object_source(element: Tag) -> str | None:
+    if element.name == "embed":
+        return _attr(element, "src")
+    if data := _attr(element, "data"):
+        return data
+    for param in element.find_all("param", recursive=False):
+        if (_attr(param, "name") or "").lower() in SOURCE_PARAMS and (
+            value := _attr(param, "value")
+        ):
+            return value
+    return None
+
+
+def _replace_noscript(noscript: Tag, images: list[str]) -> None:
+    """A <noscript> as the images it holds: a reader without JavaScript sees them, and
+    the rest is a plea to turn it on. Lazy-loading themes put it right after the <img>
+    it stands for, whose own address may be a placeholder: that <img> gives way."""
+    shown = [d for d in noscript.descendants if isinstance(d, Tag) and d.name == "img"]
+    before, after = noscript.find_previous_sibling(), noscript.find_next_sibling()
+    if shown and isinstance(before, _Tag) and before.name == "img":
+        if images and images[-1] == before.get("src"):  # it was the last image kept
+            images.pop()
+        before.decompose()
+    elif _shows_an_image(before) or _shows_an_image(after):
+        shown = []  # the copy of an image a link or <picture> around it, or after it, shows
+    for img in shown:
+        noscript.insert_before(img.extract())
+    noscript.decompose()
+
+
+def _shows_an_image(element: PageElement | None) -> bool:
+    return isinstance(element, Tag) and (
+        element.name == "img" or (element.name in IMAGE_WRAPPERS and _holds_any(element, ("img",)))
+    )
 
 
 def _clean_image(img: Tag, base: str | None) -> str | None:
@@ -414,6 +527,28 @@ def _wrap_stray_cells(soup: BeautifulSoup, first: Tag) -> None:
         row.append(cell.extract())
 
 
+def _widen_first_row(soup: BeautifulSoup, table: Tag) -> None:
+    """Empty cells at the end of a table's first row, up to its widest row: a Markdown
+    table is as wide as its first row, and renderers drop the cells past it."""
+    rows = [d for d in table.descendants if isinstance(d, Tag) and d.name == "tr"]
+    if len(rows) < 2:
+        return
+    widths = [_row_width(row) for row in rows]
+    first = rows[0]
+    cell = "th" if any(c.name == "th" for c in first.children if isinstance(c, Tag)) else "td"
+    for _ in range(max(widths) - widths[0]):
+        first.append(soup.new_tag(cell))
+
+
+def _row_width(row: Tag) -> int:
+    width = 0
+    for cell in row.children:
+        if isinstance(cell, Tag) and cell.name in ("td", "th"):
+            span = cell.get("colspan")
+            width += max(1, min(1000, int(span))) if isinstance(span, str) and span.isdigit() else 1
+    return width
+
+
 def _holds_any(element: Tag, names: Collection[str]) -> bool:
     # A plain walk: Tag.find builds a filter per call, which costs more than the
     # few descendants an inline element has.
@@ -436,13 +571,19 @@ def _clean_tree(soup: BeautifulSoup, base: str | None) -> list[str]:
         elif name in DROPPED_ELEMENTS:
             element.decompose()
         elif name in EMBED_ELEMENTS:
-            _replace_embed(soup, element, base)
+            images.extend(_replace_embed(soup, element, base))
+        elif name == "object":
+            _replace_object(soup, element, base)
+        elif name == "noscript":
+            _replace_noscript(element, images)
         elif name == "img":
             url = _clean_image(element, base)
             if url:
                 images.append(url)
         elif name == "a":
             _clean_anchor(element, base)
+        elif name == "table":
+            _widen_first_row(soup, element)
         elif name == "li" and (element.parent is None or element.parent.name not in LISTS):
             # A stray <li> would put its bullet (and a fence) in the middle of a line.
             element.wrap(soup.new_tag("ul"))
@@ -504,6 +645,50 @@ class _Converter(MarkdownConverter):
             el["href"] = markdown_destination(el["href"])
         # The stubs markdownify ships do not declare its convert_* methods.
         return str(super().convert_a(el, text, parent_tags))  # type: ignore[misc]
+
+    def convert_summary(self, el: Any, text: str, parent_tags: set[str]) -> str:
+        # A <details> shows its summary as a line of its own, the rest below it.
+        if "_inline" in parent_tags or not text.strip():
+            return f" {text.strip()} "
+        if "\n" in text.strip():  # blocks: already on lines of their own
+            return f"\n\n{text.strip()}\n\n"
+        bold = self.convert_strong(el, text, parent_tags)  # type: ignore[attr-defined]
+        return f"\n\n{bold}\n\n"
+
+    def convert_details(self, el: Any, text: str, parent_tags: set[str]) -> str:
+        return str(self.convert_div(el, text, parent_tags))  # type: ignore[attr-defined]
+
+    def convert_abbr(self, el: Any, text: str, parent_tags: set[str]) -> str:
+        # The expansion a pointer would show is the only place it is written out.
+        title = " ".join((el.get("title") or "").split())
+        if not title or title in text:
+            return text
+        if "_noformat" not in parent_tags:
+            title = self.escape(title, parent_tags)
+        return f"{text} ({title})"
+
+    convert_acronym = convert_abbr
+
+    def convert_rt(self, el: Any, text: str, parent_tags: set[str]) -> str:
+        # Ruby's reading, as browsers without ruby show it when <rp> is given.
+        return f"({text.strip()})" if text.strip() else ""
+
+    def convert_rp(self, el: Any, text: str, parent_tags: set[str]) -> str:
+        return ""  # the parentheses convert_rt writes
+
+    def convert_sup(self, el: Any, text: str, parent_tags: set[str]) -> str:
+        return self._script("^", el, text, parent_tags)
+
+    def convert_sub(self, el: Any, text: str, parent_tags: set[str]) -> str:
+        return self._script("_", el, text, parent_tags)
+
+    def _script(self, mark: str, el: Any, text: str, parent_tags: set[str]) -> str:
+        # 10^6, H_2O: run into the text before it, a raised or lowered 6 read as
+        # 106. A footnote's link in a <sup> is marker enough.
+        if "_noformat" in parent_tags or not text.strip() or _holds_any(el, ("a",)):
+            return text
+        inner = text.strip()
+        return mark + (inner if _ONE_WORD.fullmatch(inner) else f"({inner})")
 
     def convert_img(self, el: Any, text: str, parent_tags: set[str]) -> str:
         # Always the image: markdownify writes only the alt text of an image whose

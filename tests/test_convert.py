@@ -67,8 +67,8 @@ def test_conversion(html: str, expected: str) -> None:
         pytest.param("<script>alert(1)</script>", id="script"),
         pytest.param("<style>p { color: red }</style>", id="style"),
         pytest.param("<form action='/x'><input name=q><button>Go</button></form>", id="form"),
-        pytest.param("<object data='x.swf'></object><embed src='y.swf'>", id="object-embed"),
         pytest.param("<noscript>enable JavaScript</noscript>", id="noscript"),
+        pytest.param("<template><p>later</p></template>", id="template"),
     ],
 )
 def test_executable_and_chrome_elements_are_dropped(html: str) -> None:
@@ -307,10 +307,150 @@ def test_blocks_inside_inline_markup_stay_fenced(html: str) -> None:
             id="pipe-in-code-in-table",
         ),
         pytest.param("<ul><li>one<li>two</ul>", "- one\n- two", id="implied-end-tags"),
+        pytest.param(
+            "<table><tr><th>a<th colspan=2>b<tr><td>1<td>2<td>3<td>4</table>",
+            "| a | b | |  |\n| --- | --- | --- | --- |\n| 1 | 2 | 3 | 4 |",
+            id="rows-wider-than-the-first",
+        ),
     ],
 )
 def test_what_the_fidelity_test_found(html: str, expected: str) -> None:
     assert expected in md(html)
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        pytest.param(
+            '<p>before</p><embed src="https://www.youtube.com/v/xyz"><p>AFTER</p>',
+            "before\n\n<https://www.youtube.com/v/xyz>\n\nAFTER",
+            id="unclosed-embed",
+        ),
+        pytest.param(
+            '<p>x<embed src="a.swf">y</p>',
+            "x\n\n<https://example.org/posts/a.swf>\n\ny",
+            id="embed-inside-a-paragraph",
+        ),
+        pytest.param(
+            '<!DOCTYPE html><p>x<embed src="a.swf">y</p>',
+            "x\n\n<https://example.org/posts/a.swf>\n\ny",
+            id="embed-in-a-document-beautifulsoup-builds",
+        ),
+        pytest.param(
+            '<object width="425"><param name="movie" value="https://www.youtube.com/v/xyz">'
+            '<param name="allowFullScreen" value="true"><embed src="https://www.youtube.com/v/xyz"'
+            ' type="application/x-shockwave-flash"></object><p>after</p>',
+            "<https://www.youtube.com/v/xyz>\n\nafter",
+            id="classic-flash-player-one-link",
+        ),
+        pytest.param(
+            "<object data='https://e.org/x.swf'>Get <b>Flash</b></object>",
+            "<https://e.org/x.swf>\n\nGet **Flash**",
+            id="object-keeps-its-fallback",
+        ),
+        pytest.param(
+            "<video><source src='https://e.org/v.mp4'><track src='https://e.org/v.vtt'>"
+            "Your browser cannot play this</video><p>after</p>",
+            "<https://e.org/v.mp4>\n\nafter",
+            id="video-source-track",
+        ),
+        pytest.param(
+            "<audio src='https://e.org/a.mp3'></audio>", "<https://e.org/a.mp3>", id="audio"
+        ),
+        pytest.param(
+            "<details><summary>More</summary>hidden text</details>",
+            "**More**\n\nhidden text",
+            id="details-summary",
+        ),
+        pytest.param("<p>long<wbr>word</p><p>next</p>", "longword\n\nnext", id="wbr"),
+        pytest.param(
+            "<ruby>漢<rt>kan</rt>字<rt>ji</rt></ruby>, "
+            "<ruby>東<rp>(</rp><rt>tō</rt><rp>)</rp></ruby>",
+            "漢(kan)字(ji), 東(tō)",
+            id="ruby-base-and-reading",
+        ),
+        pytest.param(
+            '<p><abbr title="HyperText Markup Language">HTML</abbr></p>',
+            "HTML (HyperText Markup Language)",
+            id="abbr-title",
+        ),
+        pytest.param('<p><abbr title="HTML">HTML</abbr></p>', "HTML", id="abbr-title-same"),
+        pytest.param(
+            "<p>10<sup>6</sup>, 10<sup>-6</sup>, x<sup>n+1</sup>, H<sub>2</sub>O</p>",
+            "10^6, 10^-6, x^(n\\+1), H_2O",
+            id="sup-sub",
+        ),
+        pytest.param(
+            "<p>claim<sup><a href='#fn1'>1</a></sup></p>",
+            "claim[1](https://example.org/posts/1.html#fn1)",
+            id="footnote-reference",
+        ),
+        pytest.param("<p><q>quoted</q> <mark>marked</mark></p>", '"quoted" marked', id="q-mark"),
+        pytest.param("<p>press <kbd>Ctrl</kbd></p>", "press `Ctrl`", id="kbd"),
+        pytest.param(
+            "<figure><img src='https://e.org/a.jpg' alt='A'><figcaption>Caption</figcaption>"
+            "</figure>",
+            "![A](https://e.org/a.jpg)\n\nCaption",
+            id="figure-figcaption",
+        ),
+        pytest.param("<dl><dt>Term</dt><dd>Meaning</dd></dl>", "Term\n:   Meaning", id="dl"),
+        pytest.param(
+            "<form><label>Name</label><input name=n><p>Why we ask</p><button>Go</button></form>",
+            "Name\n\nWhy we ask",
+            id="form-text-stays-controls-go",
+        ),
+    ],
+)
+def test_what_issue_13_found(html: str, expected: str) -> None:
+    assert md(html) == expected
+
+
+def test_a_video_keeps_its_poster_as_an_image() -> None:
+    result = html_to_markdown(
+        "<video poster='/p.jpg' src='https://e.org/v.mp4'>fallback</video>", BASE
+    )
+    assert result.markdown == "![](https://example.org/p.jpg)\n\n<https://e.org/v.mp4>"
+    assert result.images == ("https://example.org/p.jpg",)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        pytest.param(
+            '<img class="lazy" data-src="/a.jpg"><noscript><img src="/a.jpg"></noscript>',
+            id="lazy-and-noscript",
+        ),
+        pytest.param(
+            f'<img class="lazy" src="{TINY_GIF}"><noscript><img src="/a.jpg"></noscript>',
+            id="placeholder-dropped-noscript-kept",
+        ),
+        pytest.param(
+            '<img class="lazy" src="/loading.svg"><noscript><img src="/a.jpg"></noscript>',
+            id="placeholder-that-looks-real",
+        ),
+        pytest.param(
+            '<a href="/a.jpg"><img data-src="/a.jpg"></a><noscript><img src="/a.jpg"></noscript>',
+            id="lazy-in-a-link",
+        ),
+        pytest.param(
+            '<noscript><img src="/a.jpg"></noscript><img data-src="/a.jpg">', id="noscript-first"
+        ),
+        pytest.param('<noscript><img src="/a.jpg">Turn on JavaScript</noscript>', id="alone"),
+    ],
+)
+def test_a_lazy_image_and_its_noscript_copy_are_one_image(html: str) -> None:
+    result = html_to_markdown(f"<p>text</p>{html}", BASE)
+    assert result.images == ("https://example.org/a.jpg",)
+    assert result.markdown.count("![") == 1
+    assert "JavaScript" not in result.markdown
+
+
+def test_a_lazy_picture_takes_its_sources_address() -> None:
+    html = (
+        '<picture><source data-srcset="/a.jpg 1x, /a2.jpg 2x">'
+        f'<img src="{TINY_GIF}" alt="A"></picture>'
+    )
+    assert html_to_markdown(html, BASE).images == ("https://example.org/a2.jpg",)
 
 
 def test_blank_lines_inside_code_survive_between_its_elements() -> None:
@@ -356,7 +496,9 @@ _TREE_MARKUP = [
     "<!-- c -->", "<!---->", "<!--\n-->", "<![CDATA[x]]>", "&amp;", "&nbsp;", "&bogus;", "&#0;",
     "\n", "  ", "\t\n ", "\r\n", "\f", "\xa0", "<!DOCTYPE html>", "<?php echo 1 ?>",
     "<?xml version='1.0'?>", "\ufeff", "<", ">", "&", "</", "<svg:rect x='1'/>", "<o:p>",
-    "</o:p>", "<html>", "<body>", "<head><title>t</title></head>", "中文",
+    "</o:p>", "<html>", "<body>", "<head><title>t</title></head>", "中文", "<embed src=x>",
+    "</embed>", "<source srcset='a 1x'>", "<track>", "<wbr>", "</wbr>", "<keygen>", "<li>",
+    "<param name=a>", "<image>", "<br></br>",
 ]
 # fmt: on
 _TREE_PIECES = st.one_of(st.text(max_size=12), st.sampled_from(_TREE_MARKUP))
@@ -389,18 +531,47 @@ def _tree_shape(soup: BeautifulSoup) -> list[tuple[object, ...]]:
     return shape
 
 
+class _BeautifulSoupsWay(convert._DirectTreeBuilder):
+    """The converter's tree builder, always taking BeautifulSoup's own way."""
+
+    def feed(self, markup: str | bytes) -> None:
+        self._ended_at_start = []
+        LXMLTreeBuilder.feed(self, markup)
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.lists(_TREE_PIECES, min_size=1, max_size=25).map("".join))
 @example("<p>a <!-- c --> b</p><pre>  <b> x </b>\n</pre> <script> <i>s</i></script>")
 @example("<!DOCTYPE html><p>fallback</p>")
+@example("<li>a<embed src=x><li>b<wbr>c</wbr><p>d<source><track>e</p>")
 def test_the_tree_is_the_one_beautifulsoup_builds(markup: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # BeautifulSoup's warnings about odd markup
-        expected = BeautifulSoup(markup, "lxml", element_classes={Tag: convert._Tag})
+        expected = BeautifulSoup(
+            markup, builder=_BeautifulSoupsWay(), element_classes={Tag: convert._Tag}
+        )
         built = BeautifulSoup(
             markup, builder=convert._tree_builder(), element_classes={Tag: convert._Tag}
         )
     assert _tree_shape(built) == _tree_shape(expected)
+
+
+def test_without_html5s_void_elements_the_tree_is_lxmls() -> None:
+    markup = "<ul><li>a<br>b<li><img src=x>c</ul><p>d<hr>e"
+    plain = BeautifulSoup(markup, "lxml", element_classes={Tag: convert._Tag})
+    built = BeautifulSoup(markup, builder=_BeautifulSoupsWay(), element_classes={Tag: convert._Tag})
+    assert _tree_shape(built) == _tree_shape(plain)
+
+
+@pytest.mark.parametrize("builder", [convert._DirectTreeBuilder, _BeautifulSoupsWay])
+@pytest.mark.parametrize("void", sorted(convert.VOID_ELEMENTS))
+def test_a_void_element_holds_nothing(builder: type[LXMLTreeBuilder], void: str) -> None:
+    # libxml2 knows only HTML 4's void elements: the rest held what followed them.
+    soup = BeautifulSoup(f"<div>a<{void} x=1>b<p>c</p></div>", builder=builder())
+    element = soup.find(void)
+    assert isinstance(element, Tag)
+    assert element.contents == []
+    assert soup.div is not None and soup.div.get_text() == "abc"
 
 
 def test_ordinary_markup_never_takes_beautifulsoups_way(monkeypatch: pytest.MonkeyPatch) -> None:
