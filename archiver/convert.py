@@ -461,7 +461,7 @@ def _replace_noscript(noscript: Tag, images: list[str]) -> None:
     it stands for, whose own address may be a placeholder: that <img> gives way."""
     shown = [d for d in noscript.descendants if isinstance(d, Tag) and d.name == "img"]
     before, after = noscript.find_previous_sibling(), noscript.find_next_sibling()
-    if shown and isinstance(before, _Tag) and before.name == "img":
+    if shown and isinstance(before, Tag) and before.name == "img":
         if images and images[-1] == before.get("src"):  # it was the last image kept
             images.pop()
         before.decompose()
@@ -530,7 +530,11 @@ def _wrap_stray_cells(soup: BeautifulSoup, first: Tag) -> None:
 def _widen_first_row(soup: BeautifulSoup, table: Tag) -> None:
     """Empty cells at the end of a table's first row, up to its widest row: a Markdown
     table is as wide as its first row, and renderers drop the cells past it."""
-    rows = [d for d in table.descendants if isinstance(d, Tag) and d.name == "tr"]
+    rows = [
+        d
+        for d in table.descendants
+        if isinstance(d, Tag) and d.name == "tr" and d.find_parent("table") is table
+    ]
     if len(rows) < 2:
         return
     widths = [_row_width(row) for row in rows]
@@ -685,10 +689,12 @@ class _Converter(MarkdownConverter):
     def _script(self, mark: str, el: Any, text: str, parent_tags: set[str]) -> str:
         # 10^6, H_2O: run into the text before it, a raised or lowered 6 read as
         # 106. A footnote's link in a <sup> is marker enough.
-        if "_noformat" in parent_tags or not text.strip() or _holds_any(el, ("a",)):
-            return text
         inner = text.strip()
-        return mark + (inner if _ONE_WORD.fullmatch(inner) else f"({inner})")
+        if "_noformat" in parent_tags or not inner or _holds_any(el, ("a",)):
+            return text
+        before = " " if text[0].isspace() else ""
+        after = " " if text[-1].isspace() else ""
+        return before + mark + (inner if _ONE_WORD.fullmatch(inner) else f"({inner})") + after
 
     def convert_img(self, el: Any, text: str, parent_tags: set[str]) -> str:
         # Always the image: markdownify writes only the alt text of an image whose

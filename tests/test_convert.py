@@ -308,6 +308,11 @@ def test_blocks_inside_inline_markup_stay_fenced(html: str) -> None:
         ),
         pytest.param("<ul><li>one<li>two</ul>", "- one\n- two", id="implied-end-tags"),
         pytest.param(
+            "<table><tr><td>a<tr><td><table><tr><td>1<td>2<td>3</table></table>",
+            "|  |\n| --- |\n| a |\n",
+            id="a-nested-table-is-not-a-row",
+        ),
+        pytest.param(
             "<table><tr><th>a<th colspan=2>b<tr><td>1<td>2<td>3<td>4</table>",
             "| a | b | |  |\n| --- | --- | --- | --- |\n| 1 | 2 | 3 | 4 |",
             id="rows-wider-than-the-first",
@@ -376,8 +381,8 @@ def test_what_the_fidelity_test_found(html: str, expected: str) -> None:
         ),
         pytest.param('<p><abbr title="HTML">HTML</abbr></p>', "HTML", id="abbr-title-same"),
         pytest.param(
-            "<p>10<sup>6</sup>, 10<sup>-6</sup>, x<sup>n+1</sup>, H<sub>2</sub>O</p>",
-            "10^6, 10^-6, x^(n\\+1), H_2O",
+            "<p>10<sup>6</sup>, 10<sup>-6</sup>, x<sup> n+1 </sup>, H<sub>2</sub>O</p>",
+            "10^6, 10^-6, x ^(n\\+1) , H_2O",
             id="sup-sub",
         ),
         pytest.param(
@@ -402,6 +407,33 @@ def test_what_the_fidelity_test_found(html: str, expected: str) -> None:
     ],
 )
 def test_what_issue_13_found(html: str, expected: str) -> None:
+    assert md(html) == expected
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        pytest.param(
+            "<title>t</title><article>after</article>", "after", id="what-libxml2-puts-in-head"
+        ),
+        pytest.param(
+            "<frameset><a href='https://e.org/x'>x</a></frameset>after",
+            "[x](https://e.org/x)after",
+            id="what-libxml2-puts-in-a-frameset",
+        ),
+        pytest.param(
+            "<frameset><frame src='https://e.org/f.html'></frameset>",
+            "<https://e.org/f.html>",
+            id="frame-as-a-link",
+        ),
+        pytest.param(
+            "<object><object data='https://e.org/x.swf'>Get Flash</object></object>",
+            "<https://e.org/x.swf>\n\nGet Flash",
+            id="nested-objects",
+        ),
+    ],
+)
+def test_what_the_visible_words_property_test_found(html: str, expected: str) -> None:
     assert md(html) == expected
 
 
