@@ -8,7 +8,7 @@ CONFIG ?= feeds.yaml
 OUTPUT ?= output
 ARGS ?=
 
-.PHONY: run run-index test lint format bench clean
+.PHONY: run run-index test test-install lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ run-index: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# `pip install .` with pyproject.toml's ranges, no extras and no lock, into a new virtual
+# environment, then each feature once through its `archiver` command (CI runs it).
+test-install: $(STAMP)
+	$(BIN)/python -m pytest -m install
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
