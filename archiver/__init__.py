@@ -3,6 +3,9 @@
 import sys
 
 __version__ = "0.1.0"
+# The distribution is markdown-feed-archiver: on the package index, `archiver` is another
+# project. The page the archive's README and the User-Agent point people to.
+HOMEPAGE = "https://pypi.org/project/markdown-feed-archiver/"
 
 
 def main() -> int:

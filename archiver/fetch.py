@@ -22,13 +22,13 @@ from urllib.parse import urlsplit
 import httpx
 import tenacity
 
-from archiver import __version__
+from archiver import HOMEPAGE, __version__
 from archiver.config import FeedConfig
 from archiver.errors import FetchError, RetryableFetchError
 from archiver.models import FeedState, FetchResult
 from archiver.urls import host_of
 
-USER_AGENT = f"archiver/{__version__} (feed archiver; +https://pypi.org/project/archiver/)"
+USER_AGENT = f"archiver/{__version__} (feed archiver; +{HOMEPAGE})"
 ACCEPT = (
     "application/atom+xml, application/rss+xml, application/rdf+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"

@@ -15,6 +15,7 @@ from collections.abc import Container, Iterable
 from datetime import datetime
 from urllib.parse import quote
 
+from archiver import HOMEPAGE
 from archiver.models import CatalogEntry
 from archiver.text import plural
 
@@ -143,8 +144,7 @@ def _render_root(
         "# Archive",
         "",
         f"{plural(per_feed.total(), 'entry', 'entries')} from {plural(len(per_feed), 'feed')}, "
-        "archived by "
-        "[archiver](https://pypi.org/project/archiver/). This page and the monthly "
+        f"archived by [archiver]({HOMEPAGE}). This page and the monthly "
         "`index.md` pages are rebuilt after each run that archives something.",
         "",
         "## Newest",
