@@ -51,6 +51,8 @@ def test_the_archive_step_is_the_readmes_make_run() -> None:
 def test_python_is_set_up_with_pip_caching() -> None:
     setup = next(s for s in steps() if str(s.get("uses", "")).startswith("actions/setup-python"))
     assert setup["with"]["cache"] == "pip"
+    # `make run` installs from the lock: the cache is good while the lock is the same.
+    assert setup["with"]["cache-dependency-path"] == "requirements.lock"
 
 
 def test_commits_only_output_and_only_when_something_changed() -> None:
