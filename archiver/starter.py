@@ -26,7 +26,7 @@ CONFIG_TEMPLATE = """\
 #
 # Everything under defaults: applies to every feed, and a feed may set any of it for
 # itself. The values shown are the defaults: uncomment a line to change it. More keys
-# (headers, extra, include, exclude) are described in the README.
+# (headers, extra, include, exclude) are described in docs/configuration.md.
 defaults:
   # timezone: UTC          # IANA time zone of the dated folders and of the dates written
   # path: "{year}/{month}/{day}/{slug}-{id}.md"  # where entries go; must end in {id}.md
