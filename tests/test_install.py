@@ -108,7 +108,7 @@ def test_a_run_archives_full_text_images_and_every_flavour(
     assert len(set(keys.values())) == len(FLAVORS), keys
 
 
-def test_add_by_page_address_and_opml_both_ways(
+def test_init_add_by_page_address_and_opml_both_ways(
     archiver_command: Path, server: FeedServer, tmp_path: Path
 ) -> None:
     feed_url = server.feed("/blog/feed.xml", rss("Loopback Blog", server.url("/blog/1"), "x"))
@@ -121,7 +121,9 @@ def test_add_by_page_address_and_opml_both_ways(
             {"Content-Type": "text/html"},
         ),
     )
-    write_config(tmp_path / "feeds.yaml", "feeds:\n  - name: first\n    url: https://x.org/f\n")
+    started = archiver(archiver_command, "init", cwd=tmp_path)
+    assert started.returncode == 0, started.stderr
+    assert (tmp_path / "feeds.yaml").exists()
 
     added = archiver(archiver_command, "add", server.url("/blog/"), cwd=tmp_path)
     assert added.returncode == 0, added.stderr
@@ -143,4 +145,4 @@ def test_add_by_page_address_and_opml_both_ways(
     )
     assert imported.returncode == 0, imported.stderr
     other = (tmp_path / "other.yaml").read_text(encoding="utf-8")
-    assert feed_url in other and "https://x.org/f" in other
+    assert feed_url in other and "https://y.org/f" in other
