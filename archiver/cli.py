@@ -31,6 +31,7 @@ from archiver.console import (
     PlainReporter,
     TerminalReporter,
     error,
+    redacted,
     say,
 )
 from archiver.errors import ConfigError, FetchError, LockHeldError, StoreError
@@ -39,6 +40,7 @@ from archiver.health import DEFAULT_FAILING_DAYS, DEFAULT_SILENT_DAYS, FeedStatu
 from archiver.models import RunReport, Status
 from archiver.pipeline import RunOptions, rebuild_index, run_async, select_feeds
 from archiver.report import run_report, step_summary, workflow_annotations
+from archiver.secrets import MARKER, Redactor, credential_hint, redact_url
 from archiver.shard import Shard
 from archiver.starter import write_starter_config
 from archiver.store import Archive, write_atomic
@@ -250,7 +252,7 @@ def _reporter(
     return PlainReporter(stdout, stderr, verbosity)
 
 
-def _in_github_actions(report: RunReport, stdout: TextIO) -> None:
+def _in_github_actions(report: RunReport, stdout: TextIO, redactor: Redactor) -> None:
     """The step summary table and a ::warning per failing feed, when run by GitHub Actions."""
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return
@@ -259,7 +261,7 @@ def _in_github_actions(report: RunReport, stdout: TextIO) -> None:
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(step_summary(report))
+            handle.write(redactor.text(step_summary(report)))
 
 
 def _exit_status(report: RunReport, fail_after: int) -> int:
@@ -290,6 +292,11 @@ def _run(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextI
         known = ", ".join(f.name for f in config.feeds) or "none"
         error(stderr, f"no feed named {exc.args[0]!r} in {config.path} (known: {known})")
         return EXIT_USAGE
+    if config.unset:
+        for problem in config.unset:
+            error(stderr, str(problem))
+        return EXIT_USAGE
+    redactor = Redactor(config.secrets)
     return_large_blocks()  # this process holds feeds of megabytes too
     options = RunOptions(
         output=args.output,
@@ -315,9 +322,10 @@ def _run(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextI
         error(stderr, f"terminated (SIGTERM): {_STOPPED}")
         return EXIT_TERMINATED
     reporter.finish(report, dry_run=args.dry_run)
-    _in_github_actions(report, stdout)
+    _in_github_actions(report, stdout, redactor)
     if args.report:
         document = json.dumps(run_report(report), ensure_ascii=False, indent=2) + "\n"
+        document = redactor.text(document)
         try:
             write_atomic(args.report, document.encode("utf-8"))
         except OSError as exc:
@@ -357,6 +365,10 @@ def _apply_redirects(config: Config, output: Path, stdout: TextIO) -> None:
         for feed in config.feeds
         if (state := states.get(feed.name)) and state.permanent_redirect and state.url == feed.url
     ]
+    for name, url in moves:
+        if MARKER in url:
+            say(stdout, f"{name}: moved to {url}; its url carries a secret, so change it by hand")
+    moves = [(name, url) for name, url in moves if MARKER not in url]
     for name in apply_redirects(config.path, moves):
         say(stdout, f"{name}: url updated in {config.path} to {dict(moves)[name]}")
 
@@ -443,7 +455,8 @@ def _add(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         error(stderr, str(exc))
         return EXIT_FEED_FAILED
     if not found:
-        error(stderr, f"no feed found at {args.url} (nor advertised by it, nor at the usual paths)")
+        nowhere = "nor advertised by it, nor at the usual paths"
+        error(stderr, f"no feed found at {redact_url(args.url)} ({nowhere})")
         return EXIT_FEED_FAILED
     choice = found[0]
     pick = args.pick
@@ -465,10 +478,14 @@ def _add(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         say(stdout, f"created {path} (there was none)")
     new = NewFeed(args.name or choice.title or choice.url, choice.url, tuple(args.category))
     name = add_feed(path, new)
+    shown = redact_url(choice.url)
     if name is None:
-        say(stdout, f"{choice.url} is already in {path}")
-    else:
-        say(stdout, f"added {name}: {choice.url}")
+        say(stdout, f"{shown} is already in {path}")
+        return EXIT_OK
+    say(stdout, f"added {name}: {shown}")
+    hint = credential_hint(choice.url)
+    if hint:
+        error(stderr, f"warning: {name}: {hint}")
     return EXIT_OK
 
 
@@ -478,7 +495,7 @@ def _found(count: int) -> str:
 
 def _list_found(found: Sequence[FoundFeed], stdout: TextIO) -> None:
     for number, feed in enumerate(found, 1):
-        say(stdout, f"{number}. {feed.title or '(untitled)'}  {feed.url}")
+        say(stdout, f"{number}. {feed.title or '(untitled)'}  {redact_url(feed.url)}")
 
 
 def _ask(count: int, stdout: TextIO) -> int | None:
@@ -511,6 +528,8 @@ def _import_opml(config: Config, args: argparse.Namespace, stdout: TextIO, stder
         say(stdout, f"added {name}")
     for problem in imported.unusable:
         error(stderr, f"{args.file}: skipped {problem}")
+    for name, hint in imported.credentials:
+        error(stderr, f"warning: {name}: {hint}")
     counts = [f"{plural(len(imported.added), 'feed')} added", f"{imported.present} already there"]
     if imported.unusable:
         counts.append(f"{len(imported.unusable)} skipped")
@@ -554,15 +573,19 @@ def _command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             return _init(args, stdout)
         if args.command == "add":
             return _add(args, stdout, stderr)
-        config = load_config(args.config)
+        config = load_config(args.config, os.environ)
     except ConfigError as exc:
         error(stderr, str(exc))
         return EXIT_USAGE
+    redactor = Redactor(config.secrets)
+    stdout, stderr = redacted(stdout, redactor), redacted(stderr, redactor)
     if args.command == "check":
         if config.feeds:
             say(stdout, f"{config.path}: {plural(len(config.feeds), 'feed')}, configuration OK")
         else:
             say(stdout, f"{config.path}: configuration OK, {_no_feeds_yet(config.path)}")
+        for problem in config.unset:
+            say(stdout, f"note: {problem} (archiver run needs it)")
         return _check_archive(args.output, stdout, stderr) if args.output else EXIT_OK
     if args.command == "status":
         return _status(config, args, stdout)

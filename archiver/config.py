@@ -7,18 +7,22 @@ would silently let the last one win) are reported instead of ignored.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from archiver import secrets
 from archiver.errors import ConfigError
+from archiver.secrets import Redactor
 from archiver.urls import is_web_url
 
 DEFAULT_CONFIG_PATH = Path("feeds.yaml")
@@ -36,8 +40,36 @@ PATH_PLACEHOLDERS = frozenset({"year", "month", "day", "slug", "id", "feed"})
 
 
 @dataclass(frozen=True)
+class Access:
+    """What fetching a feed takes, secrets and all. Only the fetcher reads it; its repr
+    shows none of it."""
+
+    url: str  # the address to request, with its variables filled in and no user or password
+    headers: tuple[tuple[str, str], ...] = ()  # sent wherever the feed's requests go
+    # Sent to the feed's own origin only: not to another host a redirect, an image or an
+    # article page leads to.
+    credential_headers: tuple[tuple[str, str], ...] = ()
+    auth: tuple[str, str] | None = None  # HTTP basic auth, from the URL's user and password
+    secrets: tuple[str, ...] = ()  # every secret value, for the Redactor
+    unset: tuple[str, ...] = ()  # variables the environment lacked: not to be fetched
+
+    def __repr__(self) -> str:
+        return f"Access(<{len(self.secrets)} secrets hidden>)"
+
+    @property
+    def private(self) -> bool:
+        return bool(self.secrets or self.credential_headers or self.auth)
+
+    def redactor(self) -> Redactor:
+        return Redactor(self.secrets)
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     name: str
+    # What identifies and shows the feed (front matter, state, shard, report, logs): the
+    # configured URL with every secret in it replaced by secrets.MARKER. The real address
+    # is in `access`, which only the fetcher reads.
     url: str
     categories: tuple[str, ...] = ()
     timezone: str = DEFAULT_TIMEZONE
@@ -46,8 +78,6 @@ class FeedConfig:
     deadline: float = DEFAULT_DEADLINE
     max_bytes: int = DEFAULT_MAX_BYTES
     retries: int = DEFAULT_RETRIES
-    # Extra request headers (a browser User-Agent, a cookie) for sites that block bots.
-    headers: tuple[tuple[str, str], ...] = ()
     # False only for a self-signed host the user trusts; never turned off silently.
     verify_tls: bool = True
     # The front matter's keys and formats: default, hugo, jekyll, hexo or obsidian.
@@ -67,10 +97,26 @@ class FeedConfig:
     exclude: tuple[tuple[str, str], ...] = ()
     # When an archived entry comes back changed: keep, overwrite, or revisions beside it.
     on_update: str = "keep"
+    # More query parameters whose values are credentials (secrets.CREDENTIAL_PARAMS).
+    secret_params: tuple[str, ...] = ()
+    # The url as feeds.yaml writes it, ${NAME} placeholders kept and any credential
+    # written out replaced by the marker (export-opml); None: `url`.
+    configured_url: str | None = None
+    # The request URL, headers (a browser User-Agent, a cookie) and credentials; None: `url`
+    # as it is, no headers.
+    access: Access | None = dataclasses.field(default=None, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def request(self) -> Access:
+        return self.access or Access(self.url)
+
+    def public(self) -> FeedConfig:
+        """The feed without its access, for what has no need of it (the worker processes)."""
+        return replace(self, access=None)
 
 
 @dataclass(frozen=True)
@@ -81,6 +127,14 @@ class Config:
     per_host: int = DEFAULT_PER_HOST
     index: bool = True  # README.md and monthly index.md pages in the archive
     workers: int = 0  # processes that parse and convert; 0: one per core
+    # An environment variable a feed names but the environment lacks, each as the error
+    # `archiver run` stops with (and `archiver check` notes).
+    unset: tuple[ConfigError, ...] = ()
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value of every feed."""
+        return tuple(s for feed in self.feeds for s in feed.request.secrets)
 
 
 class _Document:
@@ -167,9 +221,21 @@ def _text(doc: _Document, node: yaml.Node, key: str) -> str:
 
 
 def _web_url(doc: _Document, node: yaml.Node, key: str) -> str:
+    """The URL as written, ${NAME} placeholders and all (secrets.py)."""
     value = _text(doc, node, key)
+    problem = secrets.placeholder_problem(value)
+    if problem:
+        raise doc.error(node, key, problem)
     if not is_web_url(value):
         raise doc.error(node, key, f"expected an http:// or https:// URL, got {value!r}")
+    netloc = value.split("//", 1)[1].split("/", 1)[0].split("?", 1)[0]
+    if secrets.variables(value.split("//", 1)[0] + netloc.rpartition("@")[2]):
+        raise doc.error(
+            node,
+            key,
+            "a ${NAME} may stand for the user, the password, the path or the query, "
+            "not for the scheme or the host",
+        )
     return value
 
 
@@ -224,6 +290,9 @@ def _headers(doc: _Document, node: yaml.Node, key: str) -> tuple[tuple[str, str]
             value = str(value)
         if not isinstance(value, str) or "\n" in value or "\r" in value:
             raise doc.error(value_node, f"{key}.{name}", "expected one line of text")
+        problem = secrets.placeholder_problem(value)
+        if problem:
+            raise doc.error(value_node, f"{key}.{name}", problem)
         headers.append((name, value))
     return tuple(headers)
 
@@ -377,6 +446,7 @@ FEED_KEYS: dict[str, Validator] = {
     "include": _patterns,
     "exclude": _patterns,
     "allow_private": _boolean,
+    "secret_params": _text_list,
 }
 # Keys about the run as a whole: meaningful in `defaults:` only.
 RUN_KEYS: dict[str, Validator] = {
@@ -395,7 +465,9 @@ def _unknown_key(doc: _Document, node: yaml.Node, key: str, known: list[str]) ->
     return doc.error(node, key, f"unknown key; {hint}")
 
 
-def load_config(path: Path | str) -> Config:
+def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> Config:
+    """The config at `path`, its ${NAME} placeholders filled in from `env` (none: every
+    variable unset, listed in Config.unset, which only `archiver run` cannot do without)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -405,10 +477,12 @@ def load_config(path: Path | str) -> Config:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, None, None, f"cannot read: {exc}") from None
-    return parse_config(text, path)
+    return parse_config(text, path, env)
 
 
-def parse_config(text: str, path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
+def parse_config(
+    text: str, path: Path | str = DEFAULT_CONFIG_PATH, env: Mapping[str, str] | None = None
+) -> Config:
     doc = _Document(Path(path), text)
     root = doc.root()
     if root is None:
@@ -418,7 +492,7 @@ def parse_config(text: str, path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
         if key not in TOP_KEYS:
             raise _unknown_key(doc, key_node, key, list(TOP_KEYS))
 
-    defaults, run_settings = _read_defaults(doc, top.get("defaults"))
+    defaults, origins, run_settings = _read_defaults(doc, top.get("defaults"))
     if "feeds" not in top:
         raise doc.error(root, "feeds", "missing; list the feeds to archive under 'feeds:'")
     feeds_node = top["feeds"][1]
@@ -428,9 +502,18 @@ def parse_config(text: str, path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
         raise doc.error(feeds_node, "feeds", f"expected a list of feeds, got {_kind(feeds_node)}")
 
     feeds: list[FeedConfig] = []
+    unset: list[ConfigError] = []
     first_line: dict[str, int] = {}
     for index, feed_node in enumerate(feeds_node.value):
-        feed = _read_feed(doc, feed_node, f"feeds[{index}]", defaults)
+        feed = _read_feed(
+            doc,
+            feed_node,
+            f"feeds[{index}]",
+            defaults=defaults,
+            default_origins=origins,
+            env=env or {},
+            unset=unset,
+        )
         if feed.name in first_line:
             raise doc.error(
                 feed_node,
@@ -440,33 +523,47 @@ def parse_config(text: str, path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
             )
         first_line[feed.name] = feed_node.start_mark.line + 1
         feeds.append(feed)
-    return Config(path=doc.path, feeds=tuple(feeds), **run_settings)
+    return Config(path=doc.path, feeds=tuple(feeds), unset=tuple(unset), **run_settings)
+
+
+# Where each key's value was written: its node and its dotted key, for an error about it.
+Origins = dict[str, tuple[yaml.Node, str]]
 
 
 def _read_defaults(
     doc: _Document, entry: tuple[yaml.Node, yaml.Node] | None
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], Origins, dict[str, Any]]:
     if entry is None or _is_nothing(entry[1]):
-        return {}, {}
+        return {}, {}, {}
     defaults: dict[str, Any] = {}
+    origins: Origins = {}
     run_settings: dict[str, Any] = {}
     for key, (key_node, value_node) in doc.mapping(entry[1], "defaults").items():
         dotted = f"defaults.{key}"
         if key in FEED_KEYS:
             defaults[key] = FEED_KEYS[key](doc, value_node, dotted)
+            origins[key] = (value_node, dotted)
         elif key in RUN_KEYS:
             run_settings[key] = RUN_KEYS[key](doc, value_node, dotted)
         elif key in FEED_ONLY_KEYS:
             raise doc.error(key_node, dotted, "belongs to each feed, not to defaults")
         else:
             raise _unknown_key(doc, key_node, dotted, [*FEED_KEYS, *RUN_KEYS])
-    return defaults, run_settings
+    return defaults, origins, run_settings
 
 
 def _read_feed(
-    doc: _Document, node: yaml.Node, where: str, defaults: Mapping[str, Any]
+    doc: _Document,
+    node: yaml.Node,
+    where: str,
+    *,
+    defaults: Mapping[str, Any],
+    default_origins: Origins,
+    env: Mapping[str, str],
+    unset: list[ConfigError],
 ) -> FeedConfig:
     values: dict[str, Any] = dict(defaults)
+    origins = dict(default_origins)
     entries = doc.mapping(node, where)
     for key, (key_node, value_node) in entries.items():
         dotted = f"{where}.{key}"
@@ -478,9 +575,81 @@ def _read_feed(
             raise doc.error(key_node, dotted, "applies to the whole run; set it under 'defaults:'")
         else:
             raise _unknown_key(doc, key_node, dotted, [*FEED_ONLY_KEYS, *FEED_KEYS])
+        origins[key] = (value_node, dotted)
     for required in FEED_ONLY_KEYS:
         if required not in entries:
             raise doc.error(node, f"{where}.{required}", "missing; every feed needs one")
     if not re.search(r"\w", values["name"]):
         raise doc.error(node, f"{where}.name", "expected a name with at least one letter or digit")
-    return FeedConfig(**values)
+
+    template = values.pop("url")
+    headers = values.pop("headers", ())
+    secret_params = values.get("secret_params", ())
+    for key, texts in (("url", [template]), ("headers", [v for _, v in headers])):
+        for name in secrets.unset_variables(texts, env):
+            origin_node, dotted = origins[key]
+            unset.append(
+                doc.error(
+                    origin_node,
+                    dotted,
+                    f"feed {values['name']!r} needs the environment variable {name}, "
+                    "which is not set",
+                )
+            )
+    return FeedConfig(
+        url=secrets.shown_url(template, secret_params),
+        configured_url=secrets.configured_url(template, secret_params),
+        access=_access(template, headers, secret_params, env),
+        **values,
+    )
+
+
+def _access(
+    template: str,
+    headers: tuple[tuple[str, str], ...],
+    secret_params: tuple[str, ...],
+    env: Mapping[str, str],
+) -> Access:
+    """How to fetch the feed: its URL and headers filled in from `env`, the user and
+    password of the URL turned into basic auth, and every secret value among them."""
+    found: list[str] = []
+    missing: list[str] = []
+
+    def value_of(name: str) -> str:
+        if name not in env:
+            missing.append(name)
+            return secrets.MARKER
+        found.append(env[name])
+        return env[name]
+
+    parts = urlsplit(template)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    auth = None
+    if at:
+        # Basic auth, not a URL with a user in it: httpx would keep that URL, password and
+        # all, as the response's address.
+        user, _, password = userinfo.partition(":")
+        auth = (
+            secrets.expand(unquote(user), value_of),
+            secrets.expand(unquote(password), value_of),
+        )
+        found.extend(auth)
+        template = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    url = secrets.expand(template, value_of)
+    found.extend(secrets.url_credentials(url, secret_params))
+    plain, credential = [], []
+    for name, value_template in headers:
+        value = secrets.expand(value_template, value_of)
+        if secrets.is_credential_header(name, value_template):
+            credential.append((name, value))
+            found.extend(secrets.header_secrets(value))
+        else:
+            plain.append((name, value))
+    return Access(
+        url=url,
+        headers=tuple(plain),
+        credential_headers=tuple(credential),
+        auth=auth,
+        secrets=tuple(dict.fromkeys(f for f in found if f and f != secrets.MARKER)),
+        unset=tuple(dict.fromkeys(missing)),
+    )

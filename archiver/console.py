@@ -9,12 +9,14 @@ only them, `-v` adds a line per entry written.
 
 from __future__ import annotations
 
+import io
 import json
 import os
-from typing import TextIO
+from typing import TextIO, cast
 
 from archiver.models import FeedOutcome, RunReport, Status
 from archiver.report import outcome_record, summary_record
+from archiver.secrets import Redactor
 from archiver.text import plural
 
 PROG = "archiver"
@@ -28,6 +30,28 @@ _COLOURS = {
 }
 _RESET = "\033[0m"
 _CLEAR_LINE = "\r\033[K"
+
+
+class _RedactedStream(io.TextIOBase):
+    def __init__(self, stream: TextIO, redactor: Redactor) -> None:
+        self._stream = stream
+        self._redactor = redactor
+
+    def write(self, text: str) -> int:
+        self._stream.write(self._redactor.text(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+
+def redacted(stream: TextIO, redactor: Redactor) -> TextIO:
+    """`stream` with every secret `redactor` knows replaced by the marker: the last line
+    of defence, behind the feeds' shown URLs and the fetcher's redacted messages."""
+    return cast("TextIO", _RedactedStream(stream, redactor)) if redactor else stream
 
 
 def say(stream: TextIO, message: str) -> None:

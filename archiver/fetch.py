@@ -23,9 +23,10 @@ import httpx
 import tenacity
 
 from archiver import HOMEPAGE, __version__
-from archiver.config import FeedConfig
+from archiver.config import Access, FeedConfig
 from archiver.errors import FetchError, RetryableFetchError
 from archiver.models import FeedState, FetchResult
+from archiver.secrets import Redactor, redact_url, without_userinfo
 from archiver.urls import host_of
 
 USER_AGENT = f"archiver/{__version__} (feed archiver; +{HOMEPAGE})"
@@ -266,10 +267,17 @@ class Fetcher:
         )
 
     async def fetch(self, feed: FeedConfig, state: FeedState | None) -> FetchResult:
-        """The feed's response (200 or 304), or FetchError with a one-line reason."""
+        """The feed's response (200 or 304), or FetchError with a one-line reason.
+
+        What it returns and raises holds none of the feed's secrets: its URL and body
+        have them replaced by the marker, and so have its messages.
+        """
+        access = feed.request
+        if access.unset:
+            raise FetchError(f"the environment variable {access.unset[0]} is not set")
         # The host's slot first: a feed queued behind its host must not hold a
         # global slot that a feed from another host could be using.
-        async with self._host_slots[host_of(feed.url)], self._slots:
+        async with self._host_slots[host_of(access.url)], self._slots:
             try:
                 return await asyncio.wait_for(
                     self._with_retries(feed, lambda: self._fetch_once(feed, state)), feed.deadline
@@ -278,6 +286,8 @@ class Fetcher:
                 raise FetchError(
                     f"gave up after the {feed.deadline:g} s deadline (deadline)"
                 ) from None
+            except FetchError as exc:
+                raise _redacted(exc, access.redactor()) from None
 
     async def _with_retries(self, feed: FeedConfig, operation: Callable[[], Awaitable[T]]) -> T:
         retrying = tenacity.AsyncRetrying(
@@ -324,20 +334,37 @@ class Fetcher:
         return self._backoff(retry_state)
 
     async def _fetch_once(self, feed: FeedConfig, state: FeedState | None) -> FetchResult:
-        headers = {**dict(feed.headers), **conditional_headers(feed, state)}
+        access = feed.request
         client = self._client if feed.verify_tls else self._insecure_client
-        try:
-            async with client.stream(
-                "GET", feed.url, headers=headers, timeout=feed.timeout
-            ) as response:
-                if response.status_code == 304:
-                    return self._result(response, b"", state)
-                if response.status_code >= 400:
-                    raise status_error(response, self._clock(), FEED)
-                body = await self._read_body(response, feed.max_bytes, FEED)
-                return self._result(response, body, state)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, feed.url, feed.timeout) from exc
+        url = httpx.URL(access.url)
+        statuses: list[int] = []  # of the redirects on the way
+        # Redirects are followed here, not by httpx, which would take every header but
+        # Authorization (a cookie, an API key) along to whatever host they lead to.
+        for _ in range(DEFAULT_MAX_REDIRECTS + 1):
+            headers, auth = _credentials_for(access, url)
+            headers |= conditional_headers(feed, state)
+            try:
+                async with client.stream(
+                    "GET",
+                    url,
+                    headers=headers,
+                    auth=auth,
+                    timeout=feed.timeout,
+                    follow_redirects=False,
+                ) as response:
+                    if response.has_redirect_location:
+                        statuses.append(response.status_code)
+                        url = _redirect_target(response)
+                        continue
+                    if response.status_code == 304:
+                        return self._result(feed, response, b"", state, statuses)
+                    if response.status_code >= 400:
+                        raise status_error(response, self._clock(), FEED)
+                    body = await self._read_body(response, feed.max_bytes, FEED)
+                    return self._result(feed, response, body, state, statuses)
+            except httpx.HTTPError as exc:
+                raise transport_error(exc, str(url), feed.timeout) from exc
+        raise FetchError(f"too many redirects (more than {DEFAULT_MAX_REDIRECTS})")
 
     @staticmethod
     async def _read_body(response: httpx.Response, limit: int, target: Target) -> bytes:
@@ -372,11 +399,13 @@ class Fetcher:
         return body, media_type
 
     async def fetch_page(self, url: str, feed: FeedConfig) -> tuple[bytes, str]:
-        """An entry's web page (HTML) and the address it was finally served from."""
+        """An entry's web page (HTML) and the address it was finally served from, the
+        feed's secrets replaced by the marker in both."""
         body, _, final_url = await self.fetch_linked(
             url, feed, target=PAGE, accept=PAGE_ACCEPT, media_types=PAGE_TYPES, limit=feed.max_bytes
         )
-        return body, final_url
+        redactor = feed.request.redactor()
+        return redactor.data(body), redact_url(redactor.text(final_url), feed.secret_params)
 
     async def fetch_linked(
         self,
@@ -412,6 +441,8 @@ class Fetcher:
                 )
             except asyncio.TimeoutError:
                 raise FetchError(f"gave up after the {feed.deadline:g} s deadline") from None
+            except FetchError as exc:
+                raise _redacted(exc, feed.request.redactor()) from None
 
     async def _linked_once(
         self,
@@ -429,16 +460,18 @@ class Fetcher:
                 problem = await private_address_problem(url, target)
                 if problem:
                     raise FetchError(problem)
+            headers, auth = _credentials_for(feed.request, httpx.URL(url))
             try:
                 async with client.stream(
                     "GET",
                     url,
-                    headers={**dict(feed.headers), "Accept": accept},
+                    headers=headers | {"Accept": accept},
+                    auth=auth,
                     timeout=feed.timeout,
                     follow_redirects=False,
                 ) as response:
-                    if response.is_redirect:
-                        url = str(response.url.join(response.headers["location"]))
+                    if response.has_redirect_location:
+                        url = str(_redirect_target(response))
                         continue
                     if response.status_code >= 400:
                         raise status_error(response, self._clock(), target)
@@ -454,9 +487,17 @@ class Fetcher:
         raise FetchError(f"too many redirects (more than {DEFAULT_MAX_REDIRECTS})")
 
     @staticmethod
-    def _result(response: httpx.Response, body: bytes, state: FeedState | None) -> FetchResult:
-        history = response.history
-        moved = bool(history) and all(r.status_code in PERMANENT_REDIRECTS for r in history)
+    def _result(
+        feed: FeedConfig,
+        response: httpx.Response,
+        body: bytes,
+        state: FeedState | None,
+        redirects: list[int],
+    ) -> FetchResult:
+        moved = bool(redirects) and all(status in PERMANENT_REDIRECTS for status in redirects)
+        url = shown_address(feed, response.url)
+        if feed.request.private:
+            body = feed.request.redactor().data(body)
         etag = response.headers.get("etag")
         modified = response.headers.get("last-modified")
         if response.status_code == 304 and state is not None:
@@ -465,10 +506,59 @@ class Fetcher:
             modified = modified or state.last_modified
         return FetchResult(
             status=response.status_code,
-            url=str(response.url),
+            url=url,
             headers=dict(response.headers),
             body=body,
             etag=etag,
             last_modified=modified,
-            permanent_redirect=str(response.url) if moved else None,
+            permanent_redirect=url if moved else None,
         )
+
+
+def shown_address(feed: FeedConfig, url: httpx.URL) -> str:
+    """The address a feed was served from, as the archive may show it: the base of its
+    relative links and of its entries' ids, so the same for any value of its secrets."""
+    access = feed.request
+    if access.private and url == httpx.URL(access.url):
+        # Known to be the feed's own address: its shown form, placeholders and
+        # credential parameters as markers, even for a value too short to search for.
+        return without_userinfo(feed.url)
+    return redact_url(access.redactor().text(str(url)), feed.secret_params)
+
+
+def _redirect_target(response: httpx.Response) -> httpx.URL:
+    try:
+        return response.url.join(response.headers["location"])
+    except httpx.InvalidURL as exc:
+        raise FetchError(f"redirected to an address that is not a URL: {exc}") from None
+
+
+def _same_origin(url: httpx.URL, other: httpx.URL) -> bool:
+    """As browsers (and httpx, for Authorization) judge it, where credentials may go: the
+    same scheme, host and port, or the same host moving from http to https."""
+    ports = {"http": 80, "https": 443}
+    port, other_port = url.port or ports.get(url.scheme), other.port or ports.get(other.scheme)
+    if url.host != other.host:
+        return False
+    upgrade = url.scheme == "http" and other.scheme == "https" and other_port == 443
+    return (url.scheme == other.scheme and port == other_port) or (upgrade and port == 80)
+
+
+def _credentials_for(
+    access: Access, url: httpx.URL
+) -> tuple[dict[str, str], tuple[str, str] | None]:
+    """The headers and basic auth to send to `url`: the credentials only to the feed's own
+    origin, never to another host a redirect, an image or an article page leads to."""
+    headers = dict(access.headers)
+    if not _same_origin(httpx.URL(access.url), url):
+        return headers, None
+    return headers | dict(access.credential_headers), access.auth
+
+
+def _redacted(exc: FetchError, redactor: Redactor) -> FetchError:
+    """`exc` with every secret value in its message replaced by the marker: httpx's own
+    messages quote the URL they were about."""
+    message = redactor.text(str(exc))
+    if message == str(exc):
+        return exc
+    return type(exc)(message, status=exc.status, retry_after=exc.retry_after)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -28,6 +28,7 @@ from archiver.errors import ConfigError, FeedError, FetchError
 from archiver.fetch import GIVEN_PAGE, make_client, status_error, transport_error, utcnow
 from archiver.parse import advertised_feeds, parse_feed
 from archiver.paths import slugify
+from archiver.secrets import Redactor, credential_hint, redact_url, shown_url, url_credentials
 from archiver.store import write_atomic
 from archiver.urls import is_web_url, normalise_url
 
@@ -76,7 +77,8 @@ def read_opml(data: bytes, source: str) -> OpmlFeeds:
 
 
 def write_opml(config: Config) -> str:
-    """OPML 2.0 of the config's feeds, nested in folders by their categories."""
+    """OPML 2.0 of the config's feeds, nested in folders by their categories; each URL as
+    feeds.yaml writes it, its ${NAME} placeholders kept, never their values."""
     tree: dict[str, Any] = {}
     for feed in config.feeds:
         node = tree
@@ -87,9 +89,10 @@ def write_opml(config: Config) -> str:
     def render(node: dict[str, Any], depth: int) -> Iterable[str]:
         pad = "  " * depth
         for feed in node.get("", []):
+            url = feed.configured_url or feed.url
             yield (
                 f'{pad}<outline type="rss" text={quoteattr(feed.name)} '
-                f"title={quoteattr(feed.name)} xmlUrl={quoteattr(feed.url)}/>"
+                f"title={quoteattr(feed.name)} xmlUrl={quoteattr(url)}/>"
             )
         for folder, child in node.items():
             if folder:
@@ -139,7 +142,8 @@ class FeedList:
         return feeds
 
     def has_url(self, url: str) -> bool:
-        wanted = normalise_url(url)
+        # By shown URL: the same feed whether its token is written out or in a variable.
+        wanted = normalise_url(shown_url(url))
         return any(normalise_url(f.url) == wanted for f in self.config.feeds)
 
     def unique_name(self, label: str) -> str:
@@ -153,7 +157,8 @@ class FeedList:
     def add(self, feed: NewFeed) -> str | None:
         """Append the feed under a unique name; None when its URL is already there."""
         if self.has_url(feed.url) or any(
-            normalise_url(str(f["url"])) == normalise_url(feed.url) for f in self.feeds
+            normalise_url(shown_url(str(f["url"]))) == normalise_url(shown_url(feed.url))
+            for f in self.feeds
         ):
             return None
         entry = CommentedMap()
@@ -193,6 +198,9 @@ class OpmlImport:
     added: list[str]  # the names given to the feeds added
     present: int  # feeds already in the config
     unusable: list[str]  # why each outline that could not be added was not
+    # (name, how to move it into the environment) of each feed added whose URL carries a
+    # credential, which feeds.yaml would publish.
+    credentials: list[tuple[str, str]] = field(default_factory=list)
 
 
 def import_opml(config_path: Path, opml: bytes, source: str) -> OpmlImport:
@@ -200,15 +208,19 @@ def import_opml(config_path: Path, opml: bytes, source: str) -> OpmlImport:
     feeds = FeedList(config_path)
     read = read_opml(opml, source)
     added, present = [], 0
+    credentials: list[tuple[str, str]] = []
     for feed in read.feeds:
         name = feeds.add(feed)
         if name is None:
             present += 1
         else:
             added.append(name)
+            hint = credential_hint(feed.url)
+            if hint:
+                credentials.append((name, hint))
     if added:
         feeds.save()
-    return OpmlImport(added, present, read.unusable)
+    return OpmlImport(added, present, read.unusable, credentials)
 
 
 def add_feed(config_path: Path, feed: NewFeed) -> str | None:
@@ -286,7 +298,9 @@ async def find_feeds(
         try:
             body, content_type, final = await _get(client, url)
         except FetchError as exc:
-            raise FetchError(f"cannot fetch {url}: {exc}") from None
+            # The URL given may carry a credential: never repeated as it is.
+            message = f"cannot fetch {redact_url(url)}: {exc}"
+            raise FetchError(Redactor(url_credentials(url)).text(message)) from None
         try:
             parsed = parse_feed(body, url=final, headers={"content-type": content_type})
             return [FoundFeed(final, parsed.title)]

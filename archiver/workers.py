@@ -185,10 +185,14 @@ class Workers:
     async def convert(
         self, entries: Sequence[Entry], feed: FeedConfig, parsed: ParsedFeed, first_seen: datetime
     ) -> list[Document | str]:
-        # The entries travel in the batches; the feed's own entries need not go along.
+        # The entries travel in the batches; the feed's own entries need not go along, nor
+        # its secrets.
         header = ParsedFeed(parsed.title, parsed.home_url, parsed.image, ())
         batches = [entries[i : i + BATCH_SIZE] for i in range(0, len(entries), BATCH_SIZE)]
         results = await asyncio.gather(
-            *(self._call(convert_batch, batch, feed, header, first_seen) for batch in batches)
+            *(
+                self._call(convert_batch, batch, feed.public(), header, first_seen)
+                for batch in batches
+            )
         )
         return [document for batch in results for document in batch]

@@ -379,7 +379,7 @@ def test_entry_without_a_date_is_dated_when_first_archived(
 def test_ctrl_c_outside_a_run_says_so_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def interrupted(path: Path) -> None:
+    def interrupted(path: Path, env: object = None) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "load_config", interrupted)
