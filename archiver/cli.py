@@ -17,7 +17,7 @@ import os
 import shlex
 import signal
 import sys
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -252,13 +252,15 @@ def _reporter(
     return PlainReporter(stdout, stderr, verbosity)
 
 
-def _in_github_actions(report: RunReport, stdout: TextIO, redactor: Redactor) -> None:
+def _in_github_actions(
+    report: RunReport, stdout: TextIO, redactor: Redactor, env: Mapping[str, str]
+) -> None:
     """The step summary table and a ::warning per failing feed, when run by GitHub Actions."""
-    if os.environ.get("GITHUB_ACTIONS") != "true":
+    if env.get("GITHUB_ACTIONS") != "true":
         return
     for line in workflow_annotations(report):
         say(stdout, line)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    summary = env.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as handle:
             handle.write(redactor.text(step_summary(report)))
@@ -282,7 +284,13 @@ def _no_feeds_yet(config_path: Path) -> str:
     return f"no feeds yet; add one with `{add}`"
 
 
-def _run(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def _run(
+    config: Config,
+    args: argparse.Namespace,
+    stdout: TextIO,
+    stderr: TextIO,
+    env: Mapping[str, str],
+) -> int:
     if not config.feeds and not args.feed:
         say(stdout, f"{config.path}: {_no_feeds_yet(config.path)}")
         return EXIT_OK
@@ -322,7 +330,7 @@ def _run(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextI
         error(stderr, f"terminated (SIGTERM): {_STOPPED}")
         return EXIT_TERMINATED
     reporter.finish(report, dry_run=args.dry_run)
-    _in_github_actions(report, stdout, redactor)
+    _in_github_actions(report, stdout, redactor, env)
     if args.report:
         document = json.dumps(run_report(report), ensure_ascii=False, indent=2) + "\n"
         document = redactor.text(document)
@@ -554,18 +562,21 @@ def main(
     *,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     args = _parser().parse_args(argv)
     try:
-        return _command(args, stdout, stderr)
+        return _command(args, stdout, stderr, os.environ if env is None else env)
     except KeyboardInterrupt:  # before or after a run, which handles its own
         error(stderr, "interrupted")
         return EXIT_INTERRUPTED
 
 
-def _command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def _command(
+    args: argparse.Namespace, stdout: TextIO, stderr: TextIO, env: Mapping[str, str]
+) -> int:
     if args.command == "index":
         return _index(args, stdout, stderr)
     try:
@@ -573,7 +584,7 @@ def _command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             return _init(args, stdout)
         if args.command == "add":
             return _add(args, stdout, stderr)
-        config = load_config(args.config, os.environ)
+        config = load_config(args.config, env)
     except ConfigError as exc:
         error(stderr, str(exc))
         return EXIT_USAGE
@@ -595,7 +606,7 @@ def _command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         except ConfigError as exc:
             error(stderr, str(exc))
             return EXIT_USAGE
-    return _run(config, args, stdout, stderr)
+    return _run(config, args, stdout, stderr, env)
 
 
 def _init(args: argparse.Namespace, stdout: TextIO) -> int:

@@ -22,7 +22,6 @@ import yaml
 
 from archiver import secrets
 from archiver.errors import ConfigError
-from archiver.secrets import Redactor
 from archiver.urls import is_web_url
 
 DEFAULT_CONFIG_PATH = Path("feeds.yaml")
@@ -59,9 +58,6 @@ class Access:
     @property
     def private(self) -> bool:
         return bool(self.secrets or self.credential_headers or self.auth)
-
-    def redactor(self) -> Redactor:
-        return Redactor(self.secrets)
 
 
 @dataclass(frozen=True)
@@ -530,6 +526,15 @@ def parse_config(
 Origins = dict[str, tuple[yaml.Node, str]]
 
 
+def _origins(doc: _Document, key: str, node: yaml.Node, dotted: str) -> Origins:
+    """Where `key` was written, and each header of `headers:` (a variable one may need)."""
+    origins = {key: (node, dotted)}
+    if key == "headers":
+        for name, (_, value_node) in doc.mapping(node, dotted).items():
+            origins[f"headers.{name}"] = (value_node, f"{dotted}.{name}")
+    return origins
+
+
 def _read_defaults(
     doc: _Document, entry: tuple[yaml.Node, yaml.Node] | None
 ) -> tuple[dict[str, Any], Origins, dict[str, Any]]:
@@ -542,7 +547,7 @@ def _read_defaults(
         dotted = f"defaults.{key}"
         if key in FEED_KEYS:
             defaults[key] = FEED_KEYS[key](doc, value_node, dotted)
-            origins[key] = (value_node, dotted)
+            origins |= _origins(doc, key, value_node, dotted)
         elif key in RUN_KEYS:
             run_settings[key] = RUN_KEYS[key](doc, value_node, dotted)
         elif key in FEED_ONLY_KEYS:
@@ -575,7 +580,7 @@ def _read_feed(
             raise doc.error(key_node, dotted, "applies to the whole run; set it under 'defaults:'")
         else:
             raise _unknown_key(doc, key_node, dotted, [*FEED_ONLY_KEYS, *FEED_KEYS])
-        origins[key] = (value_node, dotted)
+        origins |= _origins(doc, key, value_node, dotted)
     for required in FEED_ONLY_KEYS:
         if required not in entries:
             raise doc.error(node, f"{where}.{required}", "missing; every feed needs one")
@@ -585,8 +590,9 @@ def _read_feed(
     template = values.pop("url")
     headers = values.pop("headers", ())
     secret_params = values.get("secret_params", ())
-    for key, texts in (("url", [template]), ("headers", [v for _, v in headers])):
-        for name in secrets.unset_variables(texts, env):
+    texts = [("url", template)] + [(f"headers.{name}", value) for name, value in headers]
+    for key, text in texts:
+        for name in secrets.unset_variables([text], env):
             origin_node, dotted = origins[key]
             unset.append(
                 doc.error(

@@ -13,7 +13,7 @@ import ipaddress
 import socket
 import zlib
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TypeVar
@@ -254,8 +254,12 @@ class Fetcher:
         clock: Clock = utcnow,
         retry_after_cap: float = MAX_RETRY_AFTER,
         insecure_client: httpx.AsyncClient | None = None,
+        secrets: Iterable[str] = (),
     ) -> None:
         self._client = client
+        # Every secret of the run: one feed's body may hold another's token.
+        self._secrets = tuple(secrets)
+        self._redactors: dict[tuple[str, ...], Redactor] = {}
         # Only for feeds whose config says verify_tls: false; without it, they verify too.
         self._insecure_client = insecure_client or client
         self._sleep = sleep
@@ -287,7 +291,7 @@ class Fetcher:
                     f"gave up after the {feed.deadline:g} s deadline (deadline)"
                 ) from None
             except FetchError as exc:
-                raise _redacted(exc, access.redactor()) from None
+                raise _redacted(exc, self.redactor(feed)) from None
 
     async def _with_retries(self, feed: FeedConfig, operation: Callable[[], Awaitable[T]]) -> T:
         retrying = tenacity.AsyncRetrying(
@@ -404,7 +408,7 @@ class Fetcher:
         body, _, final_url = await self.fetch_linked(
             url, feed, target=PAGE, accept=PAGE_ACCEPT, media_types=PAGE_TYPES, limit=feed.max_bytes
         )
-        redactor = feed.request.redactor()
+        redactor = self.redactor(feed)
         return redactor.data(body), redact_url(redactor.text(final_url), feed.secret_params)
 
     async def fetch_linked(
@@ -442,7 +446,7 @@ class Fetcher:
             except asyncio.TimeoutError:
                 raise FetchError(f"gave up after the {feed.deadline:g} s deadline") from None
             except FetchError as exc:
-                raise _redacted(exc, feed.request.redactor()) from None
+                raise _redacted(exc, self.redactor(feed)) from None
 
     async def _linked_once(
         self,
@@ -486,8 +490,15 @@ class Fetcher:
                 raise transport_error(exc, url, feed.timeout) from exc
         raise FetchError(f"too many redirects (more than {DEFAULT_MAX_REDIRECTS})")
 
-    @staticmethod
+    def redactor(self, feed: FeedConfig) -> Redactor:
+        """What replaces the run's and the feed's secrets in what comes back."""
+        key = feed.request.secrets
+        if key not in self._redactors:
+            self._redactors[key] = Redactor((*self._secrets, *key))
+        return self._redactors[key]
+
     def _result(
+        self,
         feed: FeedConfig,
         response: httpx.Response,
         body: bytes,
@@ -495,9 +506,9 @@ class Fetcher:
         redirects: list[int],
     ) -> FetchResult:
         moved = bool(redirects) and all(status in PERMANENT_REDIRECTS for status in redirects)
-        url = shown_address(feed, response.url)
-        if feed.request.private:
-            body = feed.request.redactor().data(body)
+        redactor = self.redactor(feed)
+        url = shown_address(feed, response.url, redactor)
+        body = redactor.data(body)
         etag = response.headers.get("etag")
         modified = response.headers.get("last-modified")
         if response.status_code == 304 and state is not None:
@@ -515,7 +526,7 @@ class Fetcher:
         )
 
 
-def shown_address(feed: FeedConfig, url: httpx.URL) -> str:
+def shown_address(feed: FeedConfig, url: httpx.URL, redactor: Redactor) -> str:
     """The address a feed was served from, as the archive may show it: the base of its
     relative links and of its entries' ids, so the same for any value of its secrets."""
     access = feed.request
@@ -523,7 +534,7 @@ def shown_address(feed: FeedConfig, url: httpx.URL) -> str:
         # Known to be the feed's own address: its shown form, placeholders and
         # credential parameters as markers, even for a value too short to search for.
         return without_userinfo(feed.url)
-    return redact_url(access.redactor().text(str(url)), feed.secret_params)
+    return redact_url(redactor.text(str(url)), feed.secret_params)
 
 
 def _redirect_target(response: httpx.Response) -> httpx.URL:

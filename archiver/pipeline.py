@@ -474,6 +474,7 @@ async def _open_tools(
             sleep=sleep,
             clock=clock,
             insecure_client=insecure,
+            secrets=config.secrets,
         )
         workers = Workers(config.workers or default_workers())
         slots = 2 * workers.count

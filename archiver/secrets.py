@@ -198,6 +198,7 @@ def _forms(secret: str) -> set[str]:
         quote(secret, safe=""),
         quote(secret),
         quote_plus(secret),
+        quote_plus(secret, safe="/"),
         html.escape(secret),
         html.escape(secret, quote=False),
         escaped_json,
