@@ -98,6 +98,9 @@ class FeedConfig:
     # The url as feeds.yaml writes it, ${NAME} placeholders kept and any credential
     # written out replaced by the marker (export-opml); None: `url`.
     configured_url: str | None = None
+    # The headers as feeds.yaml writes them, a credential header's value replaced by the
+    # marker: for showing. What is sent is in `access`.
+    headers: tuple[tuple[str, str], ...] = ()
     # The request URL, headers (a browser User-Agent, a cookie) and credentials; None: `url`
     # as it is, no headers.
     access: Access | None = dataclasses.field(default=None, repr=False)
@@ -588,7 +591,7 @@ def _read_feed(
         raise doc.error(node, f"{where}.name", "expected a name with at least one letter or digit")
 
     template = values.pop("url")
-    headers = values.pop("headers", ())
+    headers = values.get("headers", ())
     secret_params = values.get("secret_params", ())
     texts = [("url", template)] + [(f"headers.{name}", value) for name, value in headers]
     for key, text in texts:
@@ -602,11 +605,21 @@ def _read_feed(
                     "which is not set",
                 )
             )
+    url = secrets.shown_url(template, secret_params)
+    configured = secrets.configured_url(template, secret_params)
+    access = _access(template, headers, secret_params, env)
     return FeedConfig(
-        url=secrets.shown_url(template, secret_params),
-        configured_url=secrets.configured_url(template, secret_params),
-        access=_access(template, headers, secret_params, env),
-        **values,
+        url=url,
+        # None where they say no more than the url: a public feed is as it always was.
+        configured_url=None if configured == url else configured,
+        access=None if access == Access(url) else access,
+        **values
+        | {
+            "headers": tuple(
+                (name, secrets.MARKER if secrets.is_credential_header(name, value) else value)
+                for name, value in headers
+            )
+        },
     )
 
 

@@ -24,9 +24,13 @@ CONFIG_TEMPLATE = """\
 #       url: https://example.org/feed.xml
 #       categories: [news]                 # written first in each entry's categories
 #
+# A private feed's token or password belongs in an environment variable, not in this
+# file: write url: https://example.org/feed?token=${FEED_TOKEN}, or a header value as
+# ${NAME}; archiver never writes the value into the archive, the logs or the report.
+#
 # Everything under defaults: applies to every feed, and a feed may set any of it for
 # itself. The values shown are the defaults: uncomment a line to change it. More keys
-# (headers, extra, include, exclude) are described in docs/configuration.md.
+# (headers, secret_params, extra, include, exclude) are described in docs/configuration.md.
 defaults:
   # timezone: UTC          # IANA time zone of the dated folders and of the dates written
   # path: "{year}/{month}/{day}/{slug}-{id}.md"  # where entries go; must end in {id}.md
