@@ -55,6 +55,8 @@ _CREDENTIAL_HEADER_WORDS = re.compile(r"auth|token|key|secret|session|password|s
 # every URL shown, but not searched for in feed text or messages.
 MIN_SEARCHED_LENGTH = 6
 
+BODY_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\$")
 _MALFORMED = re.compile(r"\$\{(?![A-Za-z_][A-Za-z0-9_]*\})")
 _ONLY_PLACEHOLDERS = re.compile(r"(?:\$\{[A-Za-z_][A-Za-z0-9_]*\})+")
@@ -214,7 +216,13 @@ class Redactor:
         forms = {form for s in secrets if len(s) >= MIN_SEARCHED_LENGTH for form in _forms(s)}
         # Longest first: a secret that contains another is replaced whole.
         self._forms = sorted(forms, key=lambda f: (-len(f), f))
-        self._bytes = [f.encode("utf-8") for f in self._forms]
+        # A body is bytes in whatever encoding the feed chose; the encodings in which an
+        # ASCII token's bytes differ from UTF-8's are the wide ones.
+        self._bytes = [
+            (form.encode(encoding), MARKER.encode(encoding))
+            for encoding in BODY_ENCODINGS
+            for form in self._forms
+        ]
 
     def __bool__(self) -> bool:
         return bool(self._forms)
@@ -226,9 +234,9 @@ class Redactor:
         return text
 
     def data(self, data: bytes) -> bytes:
-        for form in self._bytes:
+        for form, marker in self._bytes:
             if form in data:
-                data = data.replace(form, MARKER.encode())
+                data = data.replace(form, marker)
         return data
 
 

@@ -322,3 +322,29 @@ def test_an_httpx_message_that_quotes_the_url_is_redacted() -> None:
     with pytest.raises(FetchError) as caught:
         asyncio.run(fetch())
     assert str(caught.value) == "cannot connect to e.org: cannot reach https://e.org/f?token=***"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-be", "utf-32"])
+def test_a_token_the_feed_repeats_is_replaced_whatever_its_encoding(
+    tmp_path: Path, encoding: str
+) -> None:
+    token = "tok3n-secret-1"
+    body = (
+        f"<?xml version='1.0' encoding='{encoding}'?><rss version='2.0'><channel><title>t"
+        f"</title><item><title>Post {token}</title><link>https://e.org/p?token={token}</link>"
+        "<description>x</description></item></channel></rss>"
+    ).encode(encoding)
+    transport = httpx.MockTransport(
+        lambda request: streamed(200, body, {"Content-Type": "application/rss+xml"})
+    )
+    config = parse_config(
+        "defaults:\n  workers: 1\nfeeds:\n  - name: f\n    url: https://e.org/f?token=${T}\n",
+        "feeds.yaml",
+        {"T": token},
+    )
+    report = asyncio.run(run_async(config, RunOptions(output=tmp_path), transport=transport))
+    assert report.new == 1
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(f"url: https://e.org/p?token={MARKER}" in p.read_text() for p in written)
+    for path in written:
+        assert token not in str(path) and token.encode() not in path.read_bytes(), path
