@@ -37,6 +37,7 @@ from archiver.console import (
 from archiver.errors import ConfigError, FetchError, LockHeldError, StoreError
 from archiver.fetch import utcnow
 from archiver.health import DEFAULT_FAILING_DAYS, DEFAULT_SILENT_DAYS, FeedStatus, feed_statuses
+from archiver.index import DEFAULT_FORM, PageForm, page_form
 from archiver.models import RunReport, Status
 from archiver.pipeline import RunOptions, rebuild_index, run_async, select_feeds
 from archiver.report import run_report, step_summary, workflow_annotations
@@ -198,12 +199,21 @@ def _parser() -> argparse.ArgumentParser:
     _config_option(export_opml)
 
     index = _command_parser(
-        commands, "index", "rebuild the archive's README.md and monthly index.md pages"
+        commands,
+        "index",
+        "rebuild the archive's README.md and monthly index.md pages "
+        "(_index.md for a Hugo, Hexo or Jekyll site)",
     )
     _output_option(index)
-    # The pages come from the archive alone; --config is still accepted, for the
-    # scripts written when it was required.
-    index.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+    # The pages come from the archive; the configuration, where there is one, only
+    # says which form they take (a site flavour's _index.md).
+    index.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help=f"whose feeds' flavour gives the pages' form (default: {DEFAULT_CONFIG_PATH} "
+        "if there is one)",
+    )
 
     check = _command_parser(
         commands,
@@ -609,6 +619,16 @@ def _command(
     return _run(config, args, stdout, stderr, env)
 
 
+def _page_form(config_path: Path | None) -> PageForm:
+    """The index pages' form, from the flavour of the configured feeds: those of the
+    configuration named, else of feeds.yaml if there is one; else the default form."""
+    if config_path is None:
+        if not Path(DEFAULT_CONFIG_PATH).is_file():
+            return DEFAULT_FORM
+        config_path = Path(DEFAULT_CONFIG_PATH)
+    return page_form(feed.flavor for feed in load_config(config_path).feeds)
+
+
 def _init(args: argparse.Namespace, stdout: TextIO) -> int:
     write_starter_config(args.config)
     say(stdout, f"wrote {args.config}: {_no_feeds_yet(args.config)}")
@@ -617,9 +637,14 @@ def _init(args: argparse.Namespace, stdout: TextIO) -> int:
 
 def _index(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     try:
+        form = _page_form(args.config)
+    except ConfigError as exc:
+        error(stderr, str(exc))
+        return EXIT_USAGE
+    try:
         archive = Archive(args.output)
         with archive.lock():
-            changed = rebuild_index(archive, archive.scan_ids())
+            changed = rebuild_index(archive, archive.scan_ids(), form=form)
     except LockHeldError as exc:
         error(stderr, str(exc))
         return EXIT_LOCKED

@@ -8,6 +8,7 @@ from datetime import datetime
 from archiver.config import FeedConfig
 from archiver.convert import Converted, html_to_markdown, is_real_image, text_to_markdown
 from archiver.frontmatter import front_matter, iso_date, render
+from archiver.inert import inert
 from archiver.models import Document, Entry, ParsedFeed
 from archiver.paths import entry_relpath, slugify
 from archiver.text import clean_line, excerpt
@@ -67,7 +68,7 @@ def build_document(
     return Document(
         id=entry.id,
         relpath=relpath,
-        text=render(matter, body.markdown),
+        text=render(matter, inert(feed.flavor, body.markdown)),
         title=title,
         date=iso_date(date, feed.zone),  # for the catalog, whatever the flavour calls it
         images=tuple(dict.fromkeys([*([lead] if lead else []), *body.images])),

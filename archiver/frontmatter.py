@@ -111,10 +111,12 @@ def _hugo(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str
 
 
 def _jekyll(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str | None) -> Pairs:
-    # https://jekyllrb.com/docs/front-matter/: the date as YYYY-MM-DD HH:MM:SS +/-TTTT.
+    # https://jekyllrb.com/docs/front-matter/: the date as YYYY-MM-DD HH:MM:SS +/-TTTT;
+    # render_with_liquid: false (Jekyll 4) keeps Liquid in an entry's text from running.
     zone = feed.zone
     return [
         ("layout", "post"),
+        ("render_with_liquid", False),
         ("title", title),
         ("date", date.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %z")),
         ("categories", list(feed.categories)),
@@ -132,7 +134,8 @@ def _jekyll(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: s
 
 def _hexo(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str | None) -> Pairs:
     # https://hexo.io/docs/front-matter: title, date, updated, categories, tags; the
-    # lead image as `headimg` and `thumbnail`, the keys themes read (the seed has both).
+    # lead image as `headimg` and `thumbnail`, the keys themes read (the seed has both);
+    # disableNunjucks: true keeps Nunjucks tags in an entry's text from running.
     zone = feed.zone
     updated = _revised(entry, date)
     return [
@@ -149,6 +152,7 @@ def _hexo(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str
         ("id", entry.id),
         ("duration", entry.duration),
         ("enclosures", _enclosures(entry)),
+        ("disableNunjucks", True),
     ]
 
 

@@ -3,6 +3,9 @@
 GitHub renders both, so an archive repository reads like a site. The pages
 hold nothing that changes from run to run (no "generated at"), and are
 written only when their text changes, so they cause no churn in Git.
+
+For a site generator the pages take its form instead (PageForm): the archive is
+then a site's content, where an `index.md` would break the build.
 """
 
 from __future__ import annotations
@@ -12,16 +15,50 @@ import posixpath
 import re
 from collections import Counter, defaultdict
 from collections.abc import Container, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
 from archiver import HOMEPAGE
+from archiver.frontmatter import render
+from archiver.inert import inert
 from archiver.models import CatalogEntry
 from archiver.text import plural
 
 NEWEST_ON_FRONT_PAGE = 50
 ROOT_PAGE = "README.md"
 MONTH_PAGE = "index.md"
+
+
+@dataclass(frozen=True)
+class PageForm:
+    """The names the index pages take, and the flavour their text is made inert for."""
+
+    root: str = ROOT_PAGE
+    month: str = MONTH_PAGE
+    flavor: str = "default"
+    titled: bool = False  # a `title:` front matter, for generators that read the pages
+
+
+# A month's `index.md` makes Hugo's month folder a leaf bundle (the entries under it
+# stop being pages), and is an untitled post in Hexo's source/_posts. `_index.md` is
+# the page of a section (a branch bundle) in Hugo, and Hexo and Jekyll skip any file
+# whose name starts with `_`, so these pages do no harm wherever the archive lies.
+# Obsidian's vault takes the default pages, with text made inert for it.
+_SITE_PAGE = "_index.md"
+PAGE_FORMS = {
+    "hugo": PageForm(_SITE_PAGE, _SITE_PAGE, "hugo", titled=True),
+    "hexo": PageForm(_SITE_PAGE, _SITE_PAGE, "hexo", titled=True),
+    "jekyll": PageForm(_SITE_PAGE, _SITE_PAGE, "jekyll", titled=True),
+    "obsidian": PageForm(flavor="obsidian"),
+}
+DEFAULT_FORM = PageForm()
+
+
+def page_form(flavors: Iterable[str]) -> PageForm:
+    """The form of the flavour every feed has; the default form when they differ."""
+    distinct = set(flavors)
+    return PAGE_FORMS.get(distinct.pop(), DEFAULT_FORM) if len(distinct) == 1 else DEFAULT_FORM
 
 
 _MARKUP_ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|#"})
@@ -89,11 +126,14 @@ def month_folder(month: str) -> str:
 
 
 def render_pages(
-    entries: Iterable[CatalogEntry], months: Container[str] | None = None
+    entries: Iterable[CatalogEntry],
+    months: Container[str] | None = None,
+    form: PageForm = DEFAULT_FORM,
 ) -> dict[str, str]:
-    """README.md and the month pages, by path relative to the archive root: every month's,
-    or those of `months` only. The entries are read once and only the chosen months' are
-    kept, so a run that adds to one month of a large archive holds that month alone."""
+    """The root page and the month pages, by path relative to the archive root: every
+    month's, or those of `months` only. The entries are read once and only the chosen
+    months' are kept, so a run that adds to one month of a large archive holds that
+    month alone."""
     per_feed: Counter[str] = Counter()
     per_month: Counter[str] = Counter()
     newest: list[tuple[tuple[datetime, str], int, CatalogEntry]] = []  # a heap of the newest
@@ -113,23 +153,30 @@ def render_pages(
     pages: dict[str, str] = {}
     for month, month_entries in by_month.items():
         if month != "undated":
-            pages[_month_page(month)] = _render_month(month, _newest_first(month_entries))
+            text = _render_month(month, _newest_first(month_entries), form)
+            pages[_month_page(month, form)] = _finish(month, text, form)
     front_page = [entry for _, _, entry in sorted(newest, reverse=True)]
-    pages[ROOT_PAGE] = _render_root(front_page, per_feed, per_month)
+    pages[form.root] = _finish("Archive", _render_root(front_page, per_feed, per_month, form), form)
     return pages
 
 
-def _month_page(month: str) -> str:
-    return f"{month_folder(month)}/{MONTH_PAGE}"
+def _finish(title: str, text: str, form: PageForm) -> str:
+    """The page's text made inert for its flavour, under a title where the form has one."""
+    text = inert(form.flavor, text)
+    return render({"title": title}, text.rstrip("\n")) if form.titled else text
 
 
-def _render_month(month: str, entries: list[CatalogEntry]) -> str:
+def _month_page(month: str, form: PageForm) -> str:
+    return f"{month_folder(month)}/{form.month}"
+
+
+def _render_month(month: str, entries: list[CatalogEntry], form: PageForm) -> str:
     folder = month_folder(month)
     return "\n".join(
         [
             f"# {month}",
             "",
-            f"{plural(len(entries), 'entry', 'entries')}. [All months](../../{ROOT_PAGE})",
+            f"{plural(len(entries), 'entry', 'entries')}. [All months](../../{form.root})",
             "",
             *_entry_table(entries, folder),
             "",
@@ -138,14 +185,14 @@ def _render_month(month: str, entries: list[CatalogEntry]) -> str:
 
 
 def _render_root(
-    newest: list[CatalogEntry], per_feed: Counter[str], per_month: Counter[str]
+    newest: list[CatalogEntry], per_feed: Counter[str], per_month: Counter[str], form: PageForm
 ) -> str:
     lines = [
         "# Archive",
         "",
         f"{plural(per_feed.total(), 'entry', 'entries')} from {plural(len(per_feed), 'feed')}, "
         f"archived by [archiver]({HOMEPAGE}). This page and the monthly "
-        "`index.md` pages are rebuilt after each run that archives something.",
+        f"`{form.month}` pages are rebuilt after each run that archives something.",
         "",
         "## Newest",
         "",
@@ -164,7 +211,8 @@ def _render_root(
     ]
     for month in sorted(per_month, reverse=True):
         if month != "undated":
-            lines.append(f"| [{month}]({quote(_month_page(month))}) | {per_month[month]} |")
+            link = quote(_month_page(month, form))
+            lines.append(f"| [{month}]({link}) | {per_month[month]} |")
     return "\n".join([*lines, ""])
 
 

@@ -31,7 +31,14 @@ from archiver.fulltext import wants_full_text, with_article
 from archiver.health import next_health
 from archiver.ids import IdSet
 from archiver.images import ImageKeeper
-from archiver.index import ROOT_PAGE, month_of, render_pages, stale_months
+from archiver.index import (
+    DEFAULT_FORM,
+    PageForm,
+    month_of,
+    page_form,
+    render_pages,
+    stale_months,
+)
 from archiver.models import (
     CatalogEntry,
     Document,
@@ -87,23 +94,29 @@ def select_feeds(
 
 
 def rebuild_index(
-    archive: Archive, ids: Mapping[str, str], months: Collection[str] | None = None
+    archive: Archive,
+    ids: Mapping[str, str],
+    months: Collection[str] | None = None,
+    form: PageForm = DEFAULT_FORM,
 ) -> list[str]:
     """The index pages from the catalog of every shard, for the entries `ids` names (id to
-    path, as `scan_ids` gives them); the pages that changed.
+    path, as `scan_ids` gives them), in the form of the archive's flavour; the pages that
+    changed.
 
-    With `months`, only README.md and those months' pages are built, and then any other
-    month whose count the old README.md does not match (a run that stopped before its
-    pages, a file removed by hand): a large archive's other pages are not read again.
+    With `months`, only the root page and those months' pages are built, and then any
+    other month whose count the old root page does not match (a run that stopped before
+    its pages, a file removed by hand): a large archive's other pages are not read again.
     """
     if months is None:
-        return archive.write_pages(render_pages(archive.catalog.current(archive.root, ids)))
+        return archive.write_pages(
+            render_pages(archive.catalog.current(archive.root, ids), form=form)
+        )
     months = set(months)
-    pages = render_pages(archive.catalog.current(archive.root, ids), months)
-    stale = stale_months(archive.read_file(ROOT_PAGE), pages[ROOT_PAGE]) - months
+    pages = render_pages(archive.catalog.current(archive.root, ids), months, form)
+    stale = stale_months(archive.read_file(form.root), pages[form.root]) - months
     if stale:
-        catching_up = render_pages(archive.catalog.current(archive.root, ids), stale)
-        pages |= {page: text for page, text in catching_up.items() if page != ROOT_PAGE}
+        catching_up = render_pages(archive.catalog.current(archive.root, ids), stale, form)
+        pages |= {page: text for page, text in catching_up.items() if page != form.root}
     return archive.write_pages(pages)
 
 
@@ -444,7 +457,8 @@ def _finish(run: _Run, config: Config, report: RunReport, *, dry_run: bool) -> N
     if config.index and report.new and not report.aborted and not sharded:
         months = {month_of(entry) for outcome in report.outcomes for entry in outcome.written}
         # The paths from the file names again: the run held only the ids (ids.py).
-        rebuild_index(run.archive, run.archive.scan_ids(remove_temporary=False), months)
+        form = page_form(feed.flavor for feed in config.feeds)
+        rebuild_index(run.archive, run.archive.scan_ids(remove_temporary=False), months, form)
 
 
 @contextlib.asynccontextmanager

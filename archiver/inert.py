@@ -1,0 +1,124 @@
+"""Entry text made inert for the site generator or vault it is written for; pure.
+
+Feeds are untrusted, and posts about templating are common: a `{{< shortcode >}}`, a
+`{% include %}` or a `%% comment %%` in an entry must reach the reader as text, never
+run in the user's site build. Jekyll and Hexo are told so in the front matter
+(`render_with_liquid: false`, `disableNunjucks: true`, frontmatter.py); Hugo and
+Obsidian read the Markdown itself, so its text is escaped here, the way each documents.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+# https://gohugo.io/content-management/shortcodes/: Hugo reads shortcodes in the raw
+# Markdown, before it renders it, so in code blocks and code spans as well.
+_HUGO_OPENER = re.compile(r"\{\{([<%])")
+_HUGO_CLOSER = {"<": ">}}", "%": "%}}"}
+
+
+def hugo_text(markdown: str) -> str:
+    """Every shortcode delimiter escaped the way Hugo documents, `{{</* … */>}}` and
+    `{{%/* … */%}}`, which Hugo writes out as the text `{{< … >}}` and `{{% … %}}`."""
+    if "{{" not in markdown:
+        return markdown
+    out: list[str] = []
+    done = 0
+    while opener := _HUGO_OPENER.search(markdown, done):
+        mark = opener[1]
+        right = _HUGO_CLOSER[mark]
+        closer = markdown.find(right, opener.end())
+        out.append(markdown[done : opener.start()])
+        if closer == -1:
+            # Nothing closes it, so Hugo would fail on it, and an escaped shortcode
+            # needs a closing delimiter. A backslash keeps the delimiter from opening;
+            # Markdown shows `{{<` for `{{\<` outside code (inside code, the backslash).
+            out.append("{{\\" + mark)
+            done = opener.end()
+        else:
+            # The inner text holds no closer of its own: the first `*/>}}` Hugo finds
+            # after the opener is the one written here, whatever the inner text is.
+            inner = markdown[opener.end() : closer]
+            out.append(f"{{{{{mark}/*{inner}*/{right}")
+            done = closer + len(right)
+    out.append(markdown[done:])
+    return "".join(out)
+
+
+# https://help.obsidian.md/syntax: `%%` opens and closes a comment, which Obsidian hides;
+# a backslash before a character shows it as text. Wikilinks need nothing more: the
+# converter already writes every `[` and `]` of text as `\[` and `\]`.
+_COMMENT_MARKS = re.compile(r"%{2,}")
+# A fence, also in a list item or a quote (the converter writes no indented code).
+_FENCE = re.compile(r"^[ >]*(`{3,}|~{3,})")
+_BACKTICKS = re.compile(r"`+")
+
+
+def obsidian_text(markdown: str) -> str:
+    """Every `%%` outside code written `\\%\\%`, so that Obsidian shows it instead of hiding
+    the text up to the next one as a comment. Code is shown as it is, so it is left so."""
+    if "%%" not in markdown:
+        return markdown
+    lines: list[str] = []
+    prose: list[str] = []
+    fence = ""
+    for line in markdown.split("\n"):
+        if fence:
+            lines.append(line)
+            closing = _FENCE.match(line)
+            if closing and closing[1].startswith(fence) and not line[closing.end() :].strip():
+                fence = ""
+        elif opening := _FENCE.match(line):
+            if prose:
+                lines.append(_escape_comment_marks("\n".join(prose)))
+                prose.clear()
+            lines.append(line)
+            fence = opening[1]
+        else:
+            prose.append(line)
+    if prose:
+        lines.append(_escape_comment_marks("\n".join(prose)))
+    return "\n".join(lines)
+
+
+def _escape_comment_marks(prose: str) -> str:
+    """`%%` escaped outside code spans: a run of n backticks opens one, up to the next
+    run of exactly n; a backslash escapes the character after it."""
+    out: list[str] = []
+    done = 0
+    i = 0
+    while i < len(prose):
+        char = prose[i]
+        if char == "\\":
+            i += 2
+        elif char == "`":
+            run = _BACKTICKS.match(prose, i)
+            assert run is not None
+            end = _closing_run(prose, run.end(), len(run[0]))
+            i = end if end != -1 else run.end()
+        elif char == "%" and (marks := _COMMENT_MARKS.match(prose, i)):
+            out.append(prose[done:i])
+            out.append("\\%" * len(marks[0]))
+            done = i = marks.end()
+        else:
+            i += 1
+    out.append(prose[done:])
+    return "".join(out)
+
+
+def _closing_run(text: str, start: int, length: int) -> int:
+    """Where the run of exactly `length` backticks that closes a code span ends; -1 if none."""
+    for run in _BACKTICKS.finditer(text, start):
+        if len(run[0]) == length:
+            return run.end()
+    return -1
+
+
+INERT: dict[str, Callable[[str], str]] = {"hugo": hugo_text, "obsidian": obsidian_text}
+
+
+def inert(flavor: str, markdown: str) -> str:
+    """The Markdown as the flavour's generator reads it as text only."""
+    make_inert = INERT.get(flavor)
+    return make_inert(markdown) if make_inert else markdown
