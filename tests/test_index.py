@@ -9,11 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from archiver.index import (
+    DEFAULT_FORM,
     NEWEST_ON_FRONT_PAGE,
+    PAGE_FORMS,
     ROOT_PAGE,
     _link,
     _relative,
     month_counts,
+    page_form,
     render_pages,
 )
 from archiver.models import CatalogEntry
@@ -75,3 +78,28 @@ def test_the_front_page_lists_the_newest_first(entries: list[CatalogEntry]) -> N
     assert month_counts(render_pages(entries)[ROOT_PAGE]) == dict(
         Counter(e.date[:7] for e in entries)
     )
+
+
+def test_pages_take_the_form_of_the_flavour_every_feed_has() -> None:
+    assert page_form(["hugo", "hugo"]) == PAGE_FORMS["hugo"]
+    assert page_form(["hugo", "default"]) == DEFAULT_FORM  # not one site: GitHub's pages
+    assert page_form(["obsidian"]).root == ROOT_PAGE  # a vault reads README.md as a note
+    assert {page_form([f]).month for f in ("hugo", "hexo", "jekyll")} == {"_index.md"}
+
+
+def test_hugo_pages_are_titled_section_pages_whose_text_is_inert() -> None:
+    entries = [
+        CatalogEntry("a" * 16, "2024/01/02/a.md", "{{% notice %}} {{< x >}}", "f", "2024-01-02"),
+        CatalogEntry("b" * 16, "2024/02/03/b.md", "b", "f", "2024-02-03"),
+    ]
+    pages = render_pages(entries, form=PAGE_FORMS["hugo"])
+    assert set(pages) == {"_index.md", "2024/01/_index.md", "2024/02/_index.md"}
+    assert pages["2024/01/_index.md"].startswith("---\ntitle: 2024-01\n---\n\n# 2024-01\n")
+    assert pages["_index.md"].startswith("---\ntitle: Archive\n---\n")
+    assert "[All months](../../_index.md)" in pages["2024/01/_index.md"]
+    assert "[2024-02](2024/02/_index.md) | 1 |" in pages["_index.md"]
+    assert month_counts(pages["_index.md"]) == {"2024-01": 1, "2024-02": 1}
+    # The table escapes `<` as Markdown; Hugo reads `{{%` before Markdown does.
+    assert "[{{%/* notice */%}} {{\\< x \\>}}](02/a.md)" in pages["2024/01/_index.md"]
+    february = render_pages(entries, {"2024-02"}, PAGE_FORMS["hugo"])["2024/02/_index.md"]
+    assert february == pages["2024/02/_index.md"]

@@ -155,7 +155,14 @@ def assert_text_shown(built: Built) -> None:
 
 # --- the generators ------------------------------------------------------------------------
 
-HEXO_PACKAGES = {"hexo": "8.1.2", "hexo-renderer-marked": "7.0.1"}
+# Hexo 8 needs Node 20.19 or newer; Debian 12's Node is 18, which Hexo 7 runs on.
+HEXO_8 = {"hexo": "8.1.2", "hexo-renderer-marked": "7.0.1"}
+HEXO_7 = {"hexo": "7.3.0", "hexo-renderer-marked": "6.3.0"}
+
+
+def hexo_packages(node: str) -> dict[str, str]:
+    version = tuple(int(part) for part in re.findall(r"\d+", node)[:2])
+    return HEXO_8 if version >= (20, 19) else HEXO_7
 
 
 def _tool(name: str) -> str | None:
@@ -181,14 +188,18 @@ def jekyll() -> str:
 @pytest.fixture(scope="session")
 def hexo_modules() -> Path:
     """Hexo's node_modules, installed by npm once into the virtualenv, then reused."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node and npm are not on PATH: .ci/run installs them with apt-get")
+    node_version = subprocess.run(
+        [node, "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    packages = hexo_packages(node_version)
     cache = Path(sys.prefix) / "sitegen" / "hexo"
-    package = json.dumps({"private": True, "dependencies": HEXO_PACKAGES}, indent=2)
+    package = json.dumps({"private": True, "dependencies": packages}, indent=2)
     ready = cache / "node_modules" / ".bin" / "hexo"
     if ready.exists() and (cache / "package.json").read_text(encoding="utf-8") == package:
         return cache / "node_modules"
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.skip("node and npm are not on PATH: .ci/run installs them with apt-get")
     cache.mkdir(parents=True, exist_ok=True)
     (cache / "package.json").write_text(package, encoding="utf-8")
     done = subprocess.run(
@@ -247,10 +258,10 @@ def test_hexo_builds_the_archive_with_entry_text_shown(
     layouts = site / "themes" / "bare" / "layout"
     layouts.mkdir(parents=True)
     (site / "node_modules").symlink_to(hexo_modules, target_is_directory=True)
-    package = {"private": True, "hexo": {"version": HEXO_PACKAGES["hexo"]}}
-    (site / "package.json").write_text(
-        json.dumps(package | {"dependencies": HEXO_PACKAGES}), encoding="utf-8"
-    )
+    # Hexo finds its plugins through the site's package.json, and a site by its `hexo` key.
+    installed = json.loads((hexo_modules.parent / "package.json").read_text(encoding="utf-8"))
+    package = installed | {"hexo": {"version": installed["dependencies"]["hexo"]}}
+    (site / "package.json").write_text(json.dumps(package), encoding="utf-8")
     (site / "_config.yml").write_text(
         "title: site\nurl: http://site.invalid\ntheme: bare\n"
         "permalink: posts/:title/\nfuture: true\n",

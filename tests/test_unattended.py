@@ -400,3 +400,38 @@ def test_first_success_is_kept_across_runs_and_failures() -> None:
     assert next_health(next_health(health, failed, later), ok, later).first_success == (
         "2026-01-01T00:00:00+00:00"
     )
+
+
+def test_a_hugo_archive_has_section_pages_that_catch_up_as_the_default_ones(
+    server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    january, february = "Mon, 01 Jan 2024 10:00:00 GMT", "Sat, 03 Feb 2024 10:00:00 GMT"
+    items = [_item("a", january), _item("c", february)]
+    body = "<rss version='2.0'><channel><title>x</title>{}</channel></rss>"
+    url = server.feed("/f", body.format("".join(items)).encode())
+    config = write_config(
+        tmp_path / "feeds.yaml", f"defaults:\n  flavor: hugo\nfeeds:\n  - name: f\n    url: {url}\n"
+    )
+    out = tmp_path / "out"
+    cli(*run_args(config, out))
+    # Hugo's section pages (issue 13): an index.md would make a month a leaf bundle.
+    assert not (out / "README.md").exists() and not list(out.rglob("index.md"))
+    feb_page = out / "2024/02/_index.md"
+    assert feb_page.read_text().startswith("---\ntitle: 2024-02\n---\n")
+    feb_page.write_text(feb_page.read_text() + "a note by hand\n")
+    server.feed(
+        "/f", body.format("".join([*items, _item("d", "Fri, 01 Mar 2024 10:00:00 GMT")])).encode()
+    )
+    code, stdout, _ = cli(*run_args(config, out))
+    assert code == EXIT_OK and "f: 1 new" in stdout
+    assert "1 entry." in (out / "2024/03/_index.md").read_text()
+    assert "a note by hand" in feb_page.read_text()  # its count in _index.md still matches
+    code, stdout, _ = cli("index", "--config", str(config), "--output", str(out))
+    assert code == EXIT_OK and "1 index page written" in stdout
+    assert "a note by hand" not in feb_page.read_text()
+    # Without --config, the feeds.yaml of the folder says the form.
+    feb_page.write_text(feb_page.read_text() + "a note by hand\n")
+    monkeypatch.chdir(tmp_path)
+    code, stdout, _ = cli("index", "--output", str(out))
+    assert code == EXIT_OK and "1 index page written" in stdout
+    assert not list(out.rglob("index.md")) and "a note by hand" not in feb_page.read_text()
