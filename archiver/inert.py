@@ -53,6 +53,8 @@ _COMMENT_MARKS = re.compile(r"%{2,}")
 # A fence, also in a list item or a quote (the converter writes no indented code).
 _FENCE = re.compile(r"^[ >]*(`{3,}|~{3,})")
 _BACKTICKS = re.compile(r"`+")
+# CommonMark reads no backslash escape in an autolink: `<https://…%%…>` stays as it is.
+_AUTOLINK = re.compile(r"<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\x00-\x20]*>")
 
 
 def obsidian_text(markdown: str) -> str:
@@ -83,8 +85,8 @@ def obsidian_text(markdown: str) -> str:
 
 
 def _escape_comment_marks(prose: str) -> str:
-    """`%%` escaped outside code spans: a run of n backticks opens one, up to the next
-    run of exactly n; a backslash escapes the character after it."""
+    """`%%` escaped outside code spans and autolinks: a run of n backticks opens a code
+    span, up to the next run of exactly n; a backslash escapes the character after it."""
     out: list[str] = []
     done = 0
     i = 0
@@ -97,6 +99,8 @@ def _escape_comment_marks(prose: str) -> str:
             assert run is not None
             end = _closing_run(prose, run.end(), len(run[0]))
             i = end if end != -1 else run.end()
+        elif char == "<" and (link := _AUTOLINK.match(prose, i)):
+            i = link.end()
         elif char == "%" and (marks := _COMMENT_MARKS.match(prose, i)):
             out.append(prose[done:i])
             out.append("\\%" * len(marks[0]))

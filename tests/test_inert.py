@@ -43,7 +43,9 @@ def hugo_reads(markdown: str) -> str:
     return "".join([*out, markdown[done:]])
 
 
-HUGO_TEXT = st.text(alphabet=st.sampled_from([*"{}<>%/*\\`a \n"]), max_size=60)
+# Delimiters whole and in pieces, so that openers with and without closers come up.
+HUGO_PIECES = ["{{<", "{{%", ">}}", "%}}", "/*", "*/", *"{}<>%/*\\`a \n"]
+HUGO_TEXT = st.lists(st.sampled_from(HUGO_PIECES), max_size=20).map("".join)
 
 
 @given(HUGO_TEXT)
@@ -64,11 +66,16 @@ COMMONMARK = MarkdownIt("commonmark")
 PIECES = st.lists(
     st.sampled_from(["%%", "%", "a", " ", "`", "\\", "[[x]]", "&lt;b&gt;"]), min_size=1, max_size=8
 ).map("".join)
-HTML = st.lists(
-    st.tuples(st.sampled_from(["p", "code", "pre"]), PIECES),
-    min_size=1,
-    max_size=5,
-).map(lambda parts: "".join(f"<p><{tag}>{text}</{tag}></p>" for tag, text in parts))
+BLOCKS = st.tuples(st.sampled_from(["p", "code", "pre"]), PIECES).map(
+    lambda block: f"<p><{block[0]}>{block[1]}</{block[0]}></p>"
+)
+LINKS = st.tuples(st.just("") | PIECES, st.sampled_from(["", "x", "%%y"])).map(
+    # The link's text the same as its address makes an autolink.
+    lambda link: (
+        f'<p><a href="https://e.org/{link[1]}">{link[0] or f"https://e.org/{link[1]}"}</a></p>'
+    )
+)
+HTML = st.lists(BLOCKS | LINKS, min_size=1, max_size=5).map("".join)
 
 
 @given(HTML)
