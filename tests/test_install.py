@@ -23,6 +23,7 @@ from archiver.store import id_from_name
 from .conftest import REPO_ROOT, FeedServer, Reply, write_config
 from .test_fulltext import page
 from .test_images import PNG
+from .test_subscriptions import BLOG_PAGE
 
 pytestmark = pytest.mark.install
 
@@ -112,15 +113,7 @@ def test_init_add_by_page_address_and_opml_both_ways(
     archiver_command: Path, server: FeedServer, tmp_path: Path
 ) -> None:
     feed_url = server.feed("/blog/feed.xml", rss("Loopback Blog", server.url("/blog/1"), "x"))
-    server.always(
-        "/blog/",
-        Reply(
-            200,
-            b'<html><head><link rel="alternate" type="application/rss+xml" href="feed.xml">'
-            b"</head><body>Hello</body></html>",
-            {"Content-Type": "text/html"},
-        ),
-    )
+    server.always("/blog/", BLOG_PAGE)
     started = archiver(archiver_command, "init", cwd=tmp_path)
     assert started.returncode == 0, started.stderr
     assert (tmp_path / "feeds.yaml").exists()

@@ -47,6 +47,14 @@ RSS = (
     b"<item><title>a</title></item></channel></rss>"
 )
 
+# A web page that advertises its feed, as `add` finds it.
+BLOG_PAGE = Reply(
+    200,
+    b'<html><head><link rel="alternate" type="application/rss+xml" href="feed.xml">'
+    b"</head><body>Hello</body></html>",
+    {"Content-Type": "text/html"},
+)
+
 
 def cli(*args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
@@ -107,15 +115,7 @@ def test_export_then_import_changes_nothing(config: Path, tmp_path: Path) -> Non
 
 def test_add_finds_the_feed_a_page_advertises(config: Path, server: FeedServer) -> None:
     feed_url = server.feed("/blog/feed.xml", RSS)
-    server.always(
-        "/blog/",
-        Reply(
-            200,
-            b'<html><head><link rel="alternate" type="application/rss+xml" href="feed.xml">'
-            b"</head><body>Hello</body></html>",
-            {"Content-Type": "text/html"},
-        ),
-    )
+    server.always("/blog/", BLOG_PAGE)
     code, stdout, _ = cli(
         "add", server.url("/blog/"), "--config", str(config), "--category", "Tech"
     )
