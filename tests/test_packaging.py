@@ -3,6 +3,7 @@ name and page, and the pinned versions `make run` and `make test` install."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from typing import Any
@@ -109,3 +110,12 @@ def test_make_test_and_lint_install_the_development_lock(target: str) -> None:
     commands = make_would_run(target)
     assert "install --require-hashes --requirement requirements-dev.lock" in commands
     assert "install --no-deps --editable ." in commands
+
+
+def test_the_locks_are_resolved_from_the_oldest_python_pyproject_allows() -> None:
+    # uv's universal resolution covers the versions from --python-version up: below the
+    # oldest one supported, a Python would install versions nobody resolved for it.
+    oldest = re.fullmatch(r">=\s*([\d.]+)", project()["requires-python"])
+    assert oldest, "requires-python should be a lower bound"
+    (resolved,) = set(re.findall(r"--python-version (\S+)", make_would_run("lock")))
+    assert resolved == oldest.group(1)
