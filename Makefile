@@ -66,8 +66,8 @@ format: $(DEV_STAMP)
 	$(BIN)/ruff format archiver tests bench
 
 # uv resolves once for every Python and platform that pyproject.toml allows (--universal,
-# from its oldest Python: requires-python);
-# the development lock is constrained to the runtime one, so both install the same versions.
+# from the oldest Python its requires-python names); the development lock is constrained to
+# the runtime one, so both install the same versions.
 # `make lock` keeps the pinned versions that still fit pyproject.toml; `make upgrade` takes
 # the newest that do.
 UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.10 \
