@@ -559,6 +559,14 @@ def _holds_any(element: Tag, names: Collection[str]) -> bool:
     return any(isinstance(d, Tag) and d.name in names for d in element.descendants)
 
 
+def _keep_expansion(element: Tag) -> None:
+    """An abbreviation about to be unwrapped keeps its expansion, written after what it
+    held, as convert_abbr writes it."""
+    title = " ".join(str(element.get("title") or "").split()) if element.name == "abbr" else ""
+    if title and title not in element.get_text():
+        element.append(f" ({title})")
+
+
 def _clean_tree(soup: BeautifulSoup, base: str | None) -> list[str]:
     """Make the tree safe to convert, in one pass; return the real images it shows."""
     images = []
@@ -571,6 +579,7 @@ def _clean_tree(soup: BeautifulSoup, base: str | None) -> list[str]:
             # around a fenced block moves the fence off the start of its line, and
             # the code it holds, no longer fenced, would be read as HTML. Nor can a
             # code span hold a link: the code's look goes, its link's address stays.
+            _keep_expansion(element)
             element.unwrap()
         elif name in DROPPED_ELEMENTS:
             element.decompose()

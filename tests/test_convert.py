@@ -381,6 +381,11 @@ def test_what_the_fidelity_test_found(html: str, expected: str) -> None:
         ),
         pytest.param('<p><abbr title="HTML">HTML</abbr></p>', "HTML", id="abbr-title-same"),
         pytest.param(
+            '<abbr title="Read Me">RM<pre>code</pre></abbr>',
+            "RM\n\n```\ncode\n```\n\n(Read Me)",
+            id="abbr-title-around-a-block",
+        ),
+        pytest.param(
             "<p>10<sup>6</sup>, 10<sup>-6</sup>, x<sup> n+1 </sup>, H<sub>2</sub>O</p>",
             "10^6, 10^-6, x ^(n\\+1) , H_2O",
             id="sup-sub",
