@@ -348,7 +348,11 @@ def test_credentials_go_to_the_feeds_own_origin_only(
 
 # --- a property: no secret of any config in anything written ---------------------------------
 
-SECRET_TEXT = st.text(string.ascii_letters + string.digits + "-_.~", min_size=8, max_size=20)
+# Random text, prefixed: hypothesis also tries the strings it finds in archiver's code
+# ("catalog.", "README"), which the archive holds whether a secret is leaked or not.
+SECRET_TEXT = st.text(string.ascii_letters + string.digits + "-_.~", min_size=6, max_size=20).map(
+    lambda core: f"sk-{core}"
+)
 PLACES = st.sampled_from(["token", "path", "other-param", "header", "cookie", "user", "password"])
 
 
