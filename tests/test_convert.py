@@ -174,14 +174,15 @@ def _outside_code(markdown: str) -> str:
 
     As CommonMark reads it: fences first; then, paragraph by paragraph (a span
     cannot cross a blank line), a run of N backticks opens a code span that the
-    next run of exactly N backticks closes.
+    next run of exactly N backticks closes. A backslash before a run escapes its
+    first backtick, which is then text: the run opens with the rest.
     """
     fence = r"(?ms)^[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(`{3,})[^\n`]*\n.*?^[ \t]*\1`*[ \t]*$"
     without_fences = re.sub(fence, "", markdown)
     prose = []
     for paragraph in re.split(r"\n[ \t]*\n", without_fences):
         position = 0
-        while (opening := re.compile(r"`+").search(paragraph, position)) is not None:
+        while (opening := _backtick_run(paragraph, position)) is not None:
             prose.append(paragraph[position : opening.start()])
             width = len(opening.group())
             closing = re.compile(rf"(?<!`)`{{{width}}}(?!`)").search(paragraph, opening.end())
@@ -192,6 +193,25 @@ def _outside_code(markdown: str) -> str:
                 position = closing.end()
         prose.append(paragraph[position:])
     return "\n\n".join(prose)
+
+
+def _backtick_run(paragraph: str, position: int) -> re.Match[str] | None:
+    """The next run of backticks that can open a code span, from `position` on."""
+    while (run := re.compile(r"`+").search(paragraph, position)) is not None:
+        before = paragraph[: run.start()]
+        backslashes = len(before) - len(before.rstrip("\\"))
+        if backslashes % 2 == 0:
+            return run
+        position = run.start() + 1  # the escaped backtick is text
+        if position < run.end():
+            return re.compile(r"`+").match(paragraph, position)
+    return None
+
+
+def test_outside_code_reads_an_escaped_backtick_as_text() -> None:
+    assert "<script" not in _outside_code("\\``<script`")  # `\`` then the span `<script`
+    assert "<script" in _outside_code("\\`<script`")  # no span: its opener is escaped
+    assert "<script" not in _outside_code("\\\\``<script``")  # `\\`: the backslash is escaped
 
 
 def test_code_containing_a_fence_cannot_close_it() -> None:
@@ -250,6 +270,7 @@ _html_fragments = st.lists(
 
 @settings(max_examples=500, deadline=None)
 @given(_html_fragments)
+@example("`<CODE>&ltSCRIPT")  # an escaped backtick before the code span
 def test_conversion_never_raises_and_leaves_nothing_executable(html: str) -> None:
     out = html_to_markdown(html, BASE).markdown
     prose = _outside_code(out)
