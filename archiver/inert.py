@@ -3,8 +3,9 @@
 Feeds are untrusted, and posts about templating are common: a `{{< shortcode >}}`, a
 `{% include %}` or a `%% comment %%` in an entry must reach the reader as text, never
 run in the user's site build. Jekyll and Hexo are told so in the front matter
-(`render_with_liquid: false`, `disableNunjucks: true`, frontmatter.py); Hugo and
-Obsidian read the Markdown itself, so its text is escaped here, the way each documents.
+(`render_with_liquid: false`, `disableNunjucks: true`, frontmatter.py); Hugo, Obsidian
+and Jekyll's kramdown read the Markdown itself, so its text is escaped here, the way each
+documents.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def hugo_text(markdown: str) -> str:
 # a backslash before a character shows it as text. Wikilinks need nothing more: the
 # converter already writes every `[` and `]` of text as `\[` and `\]`.
 _COMMENT_MARKS = re.compile(r"%{2,}")
+# https://kramdown.gettalong.org/syntax.html#extensions: Jekyll's Markdown reads `{::…}`
+# as an extension (`{::comment}` hides text, `{::nomarkdown}` passes it on raw) and `{:`
+# as attributes; `\{` is the text `{`.
+_KRAMDOWN_BRACES = re.compile(r"\{:")
 # A fence, also in a list item or a quote (the converter writes no indented code).
 _FENCE = re.compile(r"^[ >]*(`{3,}|~{3,})")
 _BACKTICKS = re.compile(r"`+")
@@ -60,7 +65,19 @@ _AUTOLINK = re.compile(r"<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\x00-\x20]*>")
 def obsidian_text(markdown: str) -> str:
     """Every `%%` outside code written `\\%\\%`, so that Obsidian shows it instead of hiding
     the text up to the next one as a comment. Code is shown as it is, so it is left so."""
-    if "%%" not in markdown:
+    return _escaped_outside_code(markdown, _COMMENT_MARKS)
+
+
+def jekyll_text(markdown: str) -> str:
+    """Every `{:` outside code written `\\{\\:`, so that kramdown shows it instead of
+    reading an extension or attributes (Liquid is off in the front matter)."""
+    return _escaped_outside_code(markdown, _KRAMDOWN_BRACES)
+
+
+def _escaped_outside_code(markdown: str, marks: re.Pattern[str]) -> str:
+    """Each character of every match of `marks` outside code blocks, code spans and
+    autolinks escaped with a backslash, which CommonMark and kramdown read as the text."""
+    if not marks.search(markdown):
         return markdown
     lines: list[str] = []
     prose: list[str] = []
@@ -73,20 +90,20 @@ def obsidian_text(markdown: str) -> str:
                 fence = ""
         elif opening := _FENCE.match(line):
             if prose:
-                lines.append(_escape_comment_marks("\n".join(prose)))
+                lines.append(_escaped_in_prose("\n".join(prose), marks))
                 prose.clear()
             lines.append(line)
             fence = opening[1]
         else:
             prose.append(line)
     if prose:
-        lines.append(_escape_comment_marks("\n".join(prose)))
+        lines.append(_escaped_in_prose("\n".join(prose), marks))
     return "\n".join(lines)
 
 
-def _escape_comment_marks(prose: str) -> str:
-    """`%%` escaped outside code spans and autolinks: a run of n backticks opens a code
-    span, up to the next run of exactly n; a backslash escapes the character after it."""
+def _escaped_in_prose(prose: str, marks: re.Pattern[str]) -> str:
+    """The matches escaped outside code spans and autolinks: a run of n backticks opens a
+    code span, up to the next run of exactly n; a backslash escapes the character after it."""
     out: list[str] = []
     done = 0
     i = 0
@@ -101,10 +118,10 @@ def _escape_comment_marks(prose: str) -> str:
             i = end if end != -1 else run.end()
         elif char == "<" and (link := _AUTOLINK.match(prose, i)):
             i = link.end()
-        elif char == "%" and (marks := _COMMENT_MARKS.match(prose, i)):
+        elif found := marks.match(prose, i):
             out.append(prose[done:i])
-            out.append("\\%" * len(marks[0]))
-            done = i = marks.end()
+            out.append("".join("\\" + c for c in found[0]))
+            done = i = found.end()
         else:
             i += 1
     out.append(prose[done:])
@@ -119,7 +136,11 @@ def _closing_run(text: str, start: int, length: int) -> int:
     return -1
 
 
-INERT: dict[str, Callable[[str], str]] = {"hugo": hugo_text, "obsidian": obsidian_text}
+INERT: dict[str, Callable[[str], str]] = {
+    "hugo": hugo_text,
+    "jekyll": jekyll_text,
+    "obsidian": obsidian_text,
+}
 
 
 def inert(flavor: str, markdown: str) -> str:

@@ -15,7 +15,7 @@ from markdown_it import MarkdownIt
 
 from archiver.cli import main
 from archiver.convert import html_to_markdown
-from archiver.inert import hugo_text, inert, obsidian_text
+from archiver.inert import hugo_text, inert, jekyll_text, obsidian_text
 from archiver.store import id_from_name
 
 from .conftest import FIXTURES, FeedServer, write_config
@@ -59,12 +59,14 @@ def test_hugo_escapes_shortcodes_as_hugo_documents() -> None:
     assert hugo_text("a {{< x >}} b {{% y %}}") == "a {{</* x */>}} b {{%/* y */%}}"
     assert hugo_text("{{</* escaped */>}}") == "{{</*/* escaped */*/>}}"
     assert hugo_text("{{< open") == "{{\\< open"
-    assert inert("jekyll", "{{< x >}}") == "{{< x >}}"  # Jekyll is told in front matter
+    assert inert("jekyll", "{{< x >}}") == "{{< x >}}"  # not a shortcode in Jekyll
 
 
 COMMONMARK = MarkdownIt("commonmark")
 PIECES = st.lists(
-    st.sampled_from(["%%", "%", "a", " ", "`", "\\", "[[x]]", "&lt;b&gt;"]), min_size=1, max_size=8
+    st.sampled_from(["%%", "%", "{:", "{::c}", "a", " ", "`", "\\", "[[x]]", "&lt;b&gt;"]),
+    min_size=1,
+    max_size=8,
 ).map("".join)
 BLOCKS = st.tuples(st.sampled_from(["p", "code", "pre"]), PIECES).map(
     lambda block: f"<p><{block[0]}>{block[1]}</{block[0]}></p>"
@@ -79,14 +81,23 @@ HTML = st.lists(BLOCKS | LINKS, min_size=1, max_size=5).map("".join)
 
 
 @given(HTML)
-def test_obsidian_escapes_change_nothing_a_commonmark_reader_sees(html: str) -> None:
+def test_obsidian_and_kramdown_escapes_change_nothing_a_commonmark_reader_sees(
+    html: str,
+) -> None:
     markdown = html_to_markdown(html).markdown
     assert COMMONMARK.render(obsidian_text(markdown)) == COMMONMARK.render(markdown)
+    assert COMMONMARK.render(jekyll_text(markdown)) == COMMONMARK.render(markdown)
 
 
 def test_obsidian_escapes_comment_marks_in_prose_only() -> None:
     markdown = "a %%b%% `%%c%%`\n\n```\n%%d%%\n```\n\ne %%%"
     assert obsidian_text(markdown) == "a \\%\\%b\\%\\% `%%c%%`\n\n```\n%%d%%\n```\n\ne \\%\\%\\%"
+
+
+def test_kramdown_braces_are_escaped_in_prose_only() -> None:
+    markdown = "a {::comment}b{:/comment} {: .c} `{::d}`\n\n```\n{::e}\n```"
+    expected = "a \\{\\::comment}b\\{\\:/comment} \\{\\: .c} `{::d}`\n\n```\n{::e}\n```"
+    assert jekyll_text(markdown) == expected
 
 
 def test_an_obsidian_vault_shows_comments_and_wikilinks_of_entries(

@@ -42,6 +42,7 @@ HOSTILE_TEXT = {
         "{{ page.url }}",
         "{% comment %}",
         "{% link _posts/x.md %}",
+        "Kramdown: {::comment}kept{:/comment} and {: .class} and {::nomarkdown}.",
     ],
     "HOSTILE-NUNJUCKS": [
         "Nunjucks: {# hidden #} {{ config.title }} {% asset_img a.png %}",
