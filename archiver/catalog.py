@@ -6,6 +6,10 @@ when entries are written and its diffs in Git are the new lines. The files
 stay the truth: entries the catalog misses (a run killed between writing a
 file and its line, a catalog deleted by hand) are read back from their front
 matter, and lines for files that are gone are ignored.
+
+A line also records what archiver wrote (`Written`), so that `on_update` can tell
+its own file from one edited by hand. An entry written again gets a newer line:
+of an entry's lines, the last wins.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +28,48 @@ from archiver.models import CatalogEntry
 CATALOG_FILE = "catalog.jsonl"
 
 
+@dataclass(frozen=True)
+class Written:
+    """What archiver wrote for an entry, as digests (see updates.py): its file as archiver
+    last left it (None: not known, for a file archived before digests were kept), and
+    the title and body of its newest version, which may be a revision beside it."""
+
+    file: str | None
+    version: str
+
+
 _DECODER = json.JSONDecoder()
+
+
+def _decode_record(line: str) -> Any:
+    # raw_decode: json.loads's own checks, in Python, cost as much as the decoding
+    # of a line (0.1 s for a 100,000-entry catalog); what follows is checked here.
+    text = line.strip(" \t\n\r")  # JSON's whitespace, as json.loads allows
+    record, end = _DECODER.raw_decode(text)
+    if end != len(text):
+        raise ValueError("more than one JSON value on the line")
+    return record
 
 
 def _decode(line: str) -> CatalogEntry | None:
     try:
-        # raw_decode: json.loads's own checks, in Python, cost as much as the decoding
-        # of a line (0.1 s for a 100,000-entry catalog); what follows is checked here.
-        text = line.strip(" \t\n\r")  # JSON's whitespace, as json.loads allows
-        record, end = _DECODER.raw_decode(text)
-        return entry_from_record(record) if end == len(text) else None
+        return entry_from_record(_decode_record(line))
     except (ValueError, KeyError, TypeError):
         return None  # a line cut short by a killed run: the file will be read instead
+
+
+def _decode_written(line: str) -> tuple[CatalogEntry, Written | None] | None:
+    """A line's entry and what archiver wrote for it (None on a line that does not say)."""
+    try:
+        record = _decode_record(line)
+        entry = entry_from_record(record)
+    except (ValueError, KeyError, TypeError):
+        return None
+    written = record.get("written")
+    if not isinstance(written, dict) or not isinstance(written.get("version"), str):
+        return entry, None
+    file = written.get("file")
+    return entry, Written(file if isinstance(file, str) else None, written["version"])
 
 
 def entry_from_record(record: Any) -> CatalogEntry:
@@ -48,14 +83,18 @@ def entry_from_record(record: Any) -> CatalogEntry:
     )
 
 
-def _encode(entry: CatalogEntry) -> str:
-    record = {
+def _encode(entry: CatalogEntry, written: Written | None = None) -> str:
+    record: dict[str, Any] = {
         "id": entry.id,
         "path": entry.path,
         "title": entry.title,
         "feed": entry.feed,
         "date": entry.date,
     }
+    if written is not None:
+        record["written"] = {"version": written.version}
+        if written.file is not None:
+            record["written"]["file"] = written.file
     return json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
 
 
@@ -89,20 +128,39 @@ class Catalog:
         self.path = state_dir / f"{stem}{suffix}{dot}{extension}"
         self._pattern = f"{stem}*{dot}{extension}"
 
-    def _lines(self) -> Iterator[CatalogEntry]:
-        """Every readable line of every shard's catalog, in file order."""
+    def _raw_lines(self) -> Iterator[str]:
+        """Every line of every shard's catalog, in file order (files in name order)."""
         for path in sorted(self.path.parent.glob(self._pattern)):
             try:
                 with open(path, encoding="utf-8") as handle:
-                    for line in handle:
-                        entry = _decode(line)
-                        if entry is not None:
-                            yield entry
+                    yield from handle
             except (OSError, UnicodeDecodeError):
                 continue
 
-    def append(self, entries: Iterable[CatalogEntry]) -> None:
-        text = "".join(_encode(e) for e in entries)
+    def _lines(self) -> Iterator[CatalogEntry]:
+        """Every readable line of every shard's catalog, in file order."""
+        for line in self._raw_lines():
+            entry = _decode(line)
+            if entry is not None:
+                yield entry
+
+    def written(self, paths: Mapping[str, str]) -> dict[str, tuple[CatalogEntry, Written | None]]:
+        """The last line of each entry `paths` names (id to its path), with what archiver
+        wrote for it; an entry without a line is left out."""
+        found: dict[str, tuple[CatalogEntry, Written | None]] = {}
+        for line in self._raw_lines():
+            decoded = _decode_written(line)
+            if decoded is not None and paths.get(decoded[0].id) == decoded[0].path:
+                found[decoded[0].id] = decoded
+        return found
+
+    def append(
+        self, entries: Iterable[CatalogEntry], written: Mapping[str, Written] | None = None
+    ) -> None:
+        """A line for each entry, recording what archiver wrote for it where `written`
+        (by id) says."""
+        written = written or {}
+        text = "".join(_encode(e, written.get(e.id)) for e in entries)
         if not text:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,12 +191,26 @@ class Catalog:
         """The catalog of what is on disk, one entry at a time, so a large archive's catalog
         is never held whole: lines for missing files skipped, missing lines read back from
         the files (and, with `persist`, appended so no later run reads them again). A
-        command that only reports, such as `archiver status`, leaves the file alone."""
+        command that only reports, such as `archiver status`, leaves the file alone.
+
+        Of an entry's lines the last wins (an entry written again has a newer title):
+        a first reading keeps the last line of each entry listed more than once (few:
+        those written again), the second yields every entry in the order it came."""
         listed: set[str] = set()
+        newer: dict[str, CatalogEntry] = {}
         for entry in self._lines():
-            if entry.id not in listed and ids.get(entry.id) == entry.path:
+            if ids.get(entry.id) == entry.path:
+                if entry.id in listed:
+                    newer[entry.id] = entry
                 listed.add(entry.id)
+        relisted = set(newer)
+        for entry in self._lines():
+            if ids.get(entry.id) != entry.path:
+                continue
+            if entry.id not in relisted:
                 yield entry
+            elif entry.id in newer:
+                yield newer.pop(entry.id)
         missing = []
         for entry_id in sorted(ids.keys() - listed):
             read_back = read_front_matter_entry(root, entry_id, ids[entry_id])

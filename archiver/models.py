@@ -157,6 +157,8 @@ class FeedOutcome:
     filtered: int = 0  # left out by the feed's include/exclude filters
     updated: int = 0  # archived entries written again (on_update: overwrite or revisions)
     written: tuple[CatalogEntry, ...] = ()
+    # Archived entries listed again in the catalog (on_update), with their current title.
+    revised: tuple[CatalogEntry, ...] = ()
     error: str | None = None
     warnings: tuple[str, ...] = ()
     bytes: int = 0

@@ -19,10 +19,12 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
 import archiver
+from archiver.catalog import Written, read_front_matter_entry
 from archiver.config import Config, FeedConfig
 from archiver.errors import FeedError, ParseError, StoreError
 from archiver.fetch import Clock, Fetcher, Sleep, make_client, utcnow
@@ -55,10 +57,11 @@ from archiver.models import (
 from archiver.parse import header
 from archiver.shard import Shard
 from archiver.store import Archive
-from archiver.updates import plan_update
+from archiver.updates import Write, first_written, plan_update
 from archiver.workers import Workers, default_workers
 
 OutcomeHook = Callable[[FeedOutcome], None]
+_T = TypeVar("_T")
 
 # How often, at most, a run writes its state while feeds are still coming in. Writing
 # it after every feed re-encoded every feed's state each time, which grows with the
@@ -231,7 +234,7 @@ class _Run:
             documents, image_warnings = await tools.images.keep(documents, feed)
             warnings += image_warnings
 
-        updated = await self._republished(feed, parsed, tools, warnings)
+        updated, revised = await self._republished(feed, parsed, tools, warnings)
         new_documents = []
         for document in documents:
             if document.id in self.index:
@@ -243,7 +246,7 @@ class _Run:
         written = [CatalogEntry(d.id, d.relpath, d.title, feed.name, d.date) for d in new_documents]
         if not self.dry_run:
             await self._write_entries([(d.relpath, d.text) for d in new_documents])
-            self.archive.catalog.append(written)
+            self.archive.catalog.append(written, {d.id: first_written(d) for d in new_documents})
         state = self._state_after(feed, fetched)
         if failures:
             # Forget the validators so the skipped entries are tried again next run.
@@ -259,6 +262,7 @@ class _Run:
             filtered=filtered,
             updated=updated,
             written=tuple(written),
+            revised=revised,
             warnings=tuple(warnings),
             bytes=len(fetched.body),
             body_sha256=None if failures else digest,
@@ -266,11 +270,11 @@ class _Run:
 
     async def _republished(
         self, feed: FeedConfig, parsed: ParsedFeed, tools: _Tools, warnings: list[str]
-    ) -> int:
-        """Write again the archived entries that came back changed, as `on_update` says;
-        how many entries were."""
+    ) -> tuple[int, tuple[CatalogEntry, ...]]:
+        """Write again the archived entries that came back changed, as `on_update` says: how
+        many were, and the catalog's new lines (their current titles, for the index)."""
         if feed.on_update == "keep":
-            return 0
+            return 0, ()
         known: dict[str, Entry] = {}
         for entry in parsed.entries:
             if entry.id in self.index and keeps(feed, entry):
@@ -279,19 +283,41 @@ class _Run:
         if feed.fulltext:
             entries = await _with_full_text(entries, feed, tools, warnings)
         converted = await tools.workers.convert(entries, feed, parsed, self.started)
-        updated = 0
-        for document in converted:
-            if isinstance(document, str):
-                warnings.append(document)
+        documents = [d for d in converted if isinstance(d, Document)]
+        warnings += [failure for failure in converted if isinstance(failure, str)]
+        if not documents:
+            return 0, ()
+        paths = {document.id: self.path_of(document.id) for document in documents}
+        # In the writer's thread, after the writes before it: none is read half-appended.
+        lines = await self._in_writer(self.archive.catalog.written, paths)
+        updated, revised = 0, []
+        for document in documents:
+            relpath = paths[document.id]
+            last_line, recorded = lines.get(document.id, (None, None))
+            update = plan_update(feed.on_update, document, relpath, recorded, self.archive)
+            if update.note:
+                warnings.append(update.note)
+            updated += bool(update.writes)
+            if update.written is None:
                 continue
-            relpath = self.path_of(document.id)
-            planned, note = plan_update(feed.on_update, document, relpath, self.archive.read_file)
-            if note:
-                warnings.append(note)
-            if planned and not self.dry_run:
-                await self._write_entries([(write.relpath, write.text) for write in planned])
-            updated += bool(planned)
-        return updated
+            # The line keeps the date and feed the entry was first listed with: its file
+            # stays where that date put it.
+            listed = last_line or read_front_matter_entry(self.archive.root, document.id, relpath)
+            line = (
+                replace(listed, title=document.title)
+                if listed
+                else CatalogEntry(document.id, relpath, document.title, feed.name, document.date)
+            )
+            revised.append(line)
+            if not self.dry_run:
+                await self._in_writer(self._rewrite, update.writes, line, update.written)
+        return updated, tuple(revised)
+
+    def _rewrite(self, writes: tuple[Write, ...], line: CatalogEntry, written: Written) -> None:
+        """An update's files, then its catalog line: in one call in the writer's thread, so a
+        run stopped by a signal finishes both (an interrupted await would drop the line)."""
+        self.archive.write_entries([(write.relpath, write.text) for write in writes])
+        self.archive.catalog.append([line], {line.id: written})
 
     def path_of(self, entry_id: str) -> str:
         """Where an archived entry is. Only `on_update` needs to know: the paths are read
@@ -303,11 +329,14 @@ class _Run:
         return self.archived_paths[entry_id]
 
     async def _write_entries(self, files: list[tuple[str, str]]) -> None:
+        await self._in_writer(self.archive.write_entries, files)
+
+    async def _in_writer(self, work: Callable[..., _T], *args: Any) -> _T:
         # In the writer thread: creating files is kernel time (most of a cold run's
         # main process), during which the event loop keeps the downloads and the
         # workers going.
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self.writer, self.archive.write_entries, files)
+        return await loop.run_in_executor(self.writer, work, *args)
 
     def _earlier_health(self, feed: FeedConfig) -> FeedHealth | None:
         """What earlier runs learnt of the feed, if they fetched the same URL."""
@@ -454,8 +483,11 @@ def _finish(run: _Run, config: Config, report: RunReport, *, dry_run: bool) -> N
     # A shard sees only part of the archive's new entries: pages built by parallel
     # shards would clash, so `archiver index` builds them once the shards are merged.
     sharded = run.archive.shard is not None
-    if config.index and report.new and not report.aborted and not sharded:
-        months = {month_of(entry) for outcome in report.outcomes for entry in outcome.written}
+    listed = [
+        entry for outcome in report.outcomes for entry in (*outcome.written, *outcome.revised)
+    ]
+    if config.index and listed and not report.aborted and not sharded:
+        months = {month_of(entry) for entry in listed}
         # The paths from the file names again: the run held only the ids (ids.py).
         form = page_form(feed.flavor for feed in config.feeds)
         rebuild_index(run.archive, run.archive.scan_ids(remove_temporary=False), months, form)

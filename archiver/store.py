@@ -5,7 +5,7 @@ Layout under the archive root DIR:
     DIR/<pattern>.md              the entries, file names ending in '<id>.md'
     DIR/README.md, YYYY/MM/index.md   the index pages (index.py)
     DIR/.archiver/state.json      validators and failures per feed (committed with the archive)
-    DIR/.archiver/catalog.jsonl   a line per entry, for the index pages (catalog.py)
+    DIR/.archiver/catalog.jsonl   a line per entry written, with its digests (catalog.py)
     DIR/.archiver/health.json     per-run facts per feed (health.py; ignored by Git)
     DIR/.archiver/lock            held by the running process (ignored by Git)
     DIR/.archiver/.gitignore
@@ -235,8 +235,9 @@ class Archive:
     def damaged_entries(self) -> Iterator[tuple[str, str]]:
         """(path, problem) for every archived file whose front matter no longer reads.
 
-        A run never rewrites an archived file, edited by hand or not; this is
-        how a person finds the ones that need their attention.
+        A run rewrites an archived file only under `on_update`, and only while it is
+        as archiver wrote it (updates.py); this is how a person finds the ones that
+        need their attention.
         """
         for entry_id, relpath in sorted(self.scan_ids(remove_temporary=False).items()):
             problem = _front_matter_problem(self.root / relpath, entry_id)
@@ -296,6 +297,13 @@ class Archive:
             return (self.root / relpath).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return ""
+
+    def names_beside(self, relpath: str) -> list[str]:
+        """The names of the files in the folder of `relpath` (its revisions among them)."""
+        try:
+            return os.listdir((self.root / relpath).parent)
+        except OSError:
+            return []
 
     def store_asset(self, relpath: str, data: bytes) -> str:
         """Keep a content-addressed file (an image) unless it is there already."""
