@@ -58,6 +58,21 @@ def _decode(line: str) -> CatalogEntry | None:
         return None  # a line cut short by a killed run: the file will be read instead
 
 
+_ID_KEY = '"id": "'
+
+
+def _id_of(line: str) -> str | None:
+    """The id on a line as _encode writes it, without decoding the rest (None: not found).
+    json.dumps escapes every quote inside a string, so `"id": "` can only be the key."""
+    start = line.find(_ID_KEY)
+    if start < 0:
+        return None
+    start += len(_ID_KEY)
+    end = line.find('"', start)
+    entry_id = line[start:end]
+    return entry_id if end > 0 and "\\" not in entry_id else None
+
+
 def _decode_written(line: str) -> tuple[CatalogEntry, Written | None] | None:
     """A line's entry and what archiver wrote for it (None on a line that does not say)."""
     try:
@@ -144,6 +159,24 @@ class Catalog:
             if entry is not None:
                 yield entry
 
+    def _newer_lines(self, ids: Mapping[str, str]) -> dict[str, CatalogEntry]:
+        """The last line of each entry with more than one line for its file on disk."""
+        seen: set[str] = set()
+        newer: dict[str, CatalogEntry] = {}
+        for line in self._raw_lines():
+            # Only a repeated id is worth decoding the line for: most are not.
+            entry_id = _id_of(line)
+            if entry_id is not None and entry_id not in seen:
+                seen.add(entry_id)
+                continue
+            entry = _decode(line)
+            if entry is None or ids.get(entry.id) != entry.path:
+                continue
+            if entry.id in seen:
+                newer[entry.id] = entry
+            seen.add(entry.id)
+        return newer
+
     def written(self, paths: Mapping[str, str]) -> dict[str, tuple[CatalogEntry, Written | None]]:
         """The last line of each entry `paths` names (id to its path), with what archiver
         wrote for it; an entry without a line is left out."""
@@ -193,23 +226,20 @@ class Catalog:
         the files (and, with `persist`, appended so no later run reads them again). A
         command that only reports, such as `archiver status`, leaves the file alone.
 
-        Of an entry's lines the last wins (an entry written again has a newer title):
-        a first reading keeps the last line of each entry listed more than once (few:
-        those written again), the second yields every entry in the order it came."""
-        listed: set[str] = set()
-        newer: dict[str, CatalogEntry] = {}
-        for entry in self._lines():
-            if ids.get(entry.id) == entry.path:
-                if entry.id in listed:
-                    newer[entry.id] = entry
-                listed.add(entry.id)
+        Of an entry's lines the last wins (an entry written again has a newer title).
+        The lines are read twice: first for the last line of each entry listed more
+        than once (few: those written again), then to yield each entry in its place."""
+        newer = self._newer_lines(ids)
         relisted = set(newer)
+        listed: set[str] = set()
         for entry in self._lines():
             if ids.get(entry.id) != entry.path:
                 continue
             if entry.id not in relisted:
+                listed.add(entry.id)
                 yield entry
             elif entry.id in newer:
+                listed.add(entry.id)
                 yield newer.pop(entry.id)
         missing = []
         for entry_id in sorted(ids.keys() - listed):

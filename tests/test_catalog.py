@@ -1,12 +1,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archiver.catalog import Catalog, Written, _decode, _decode_written, _encode, entry_from_record
+from archiver.catalog import (
+    Catalog,
+    Written,
+    _decode,
+    _decode_written,
+    _encode,
+    _id_of,
+    entry_from_record,
+)
 from archiver.models import CatalogEntry
 
 
@@ -64,14 +73,45 @@ def test_of_an_entrys_lines_the_last_wins(tmp_path: Path) -> None:
     catalog.append([line(1, "first, again")], {first.id: Written("bbbb", "v2")})
     catalog.append([line(2, "moved", folder="2023")])  # a line for a file no longer there
     catalog.append([line(1, "first, third time")])  # says nothing of what was written
-    on_disk = {first.id: first.path, second.id: second.path}
+    third, fourth = line(4, "third"), line(5, "fourth")
+    catalog.append([third, fourth])
+    with open(catalog.path, "a", encoding="utf-8") as handle:  # lines written otherwise
+        handle.write(
+            json.dumps(
+                asdict(replace(third, title="third, by hand")), indent=None, separators=(",", ":")
+            )
+            + "\n"
+        )
+        handle.write(json.dumps(asdict(replace(fourth, title="fourth, by hand"))) + "\n")
+    on_disk = {e.id: e.path for e in (first, second, third, fourth)}
     before = catalog.path.read_bytes()
-    assert list(catalog.current(tmp_path, on_disk)) == [line(1, "first, third time"), second]
+    assert list(catalog.current(tmp_path, on_disk)) == [
+        line(1, "first, third time"),
+        second,
+        line(4, "third, by hand"),
+        line(5, "fourth, by hand"),
+    ]
     assert catalog.path.read_bytes() == before
-    assert catalog.written(on_disk) == {
+    assert catalog.written({first.id: first.path, second.id: second.path}) == {
         first.id: (line(1, "first, third time"), None),
         second.id: (second, None),
     }
     assert catalog.written({first.id: first.path, gone.id: "elsewhere.md"}) == {
         first.id: (line(1, "first, third time"), None)
     }
+
+
+@given(ENTRIES, st.none() | WRITTEN)
+def test_the_id_is_found_on_a_line_without_decoding_it(
+    entry: CatalogEntry, written: Written | None
+) -> None:
+    found = _id_of(_encode(entry, written))
+    escaped = json.dumps(entry.id, ensure_ascii=False)[1:-1] != entry.id
+    assert found == (None if escaped else entry.id)
+
+
+@given(st.text())
+def test_an_id_found_on_any_line_is_the_id_it_decodes_to(line: str) -> None:
+    entry = _decode(line)
+    found = _id_of(line)
+    assert found is None or entry is None or found == entry.id
