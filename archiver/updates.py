@@ -82,24 +82,37 @@ def split(text: str) -> tuple[dict[str, Any], str]:
 def file_digest(text: str) -> str:
     """A file's text as archiver wrote it, line endings aside: the first 16 hex digits of
     its SHA-256 (as ids are), which no edit by hand matches but by a 2**-64 chance."""
-    return hashlib.sha256(_lf(text).encode("utf-8")).hexdigest()[:16]
+    return _digest(_utf8(text))
 
 
 def version_digest(document: Document) -> str:
-    """What makes a version new (see _changed): its title and its body. Read without
-    YAML, so a run pays for it on every entry it writes no more than for the hash."""
-    body = document.text[4:].partition("\n---\n")[2]
-    key = json.dumps([document.title, body.strip()], ensure_ascii=False)
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    """What makes a version new (see _changed): its title and its body."""
+    return _version_digest(document, _utf8(document.text))
 
 
 def first_written(document: Document) -> Written:
-    """What the catalog records of an entry archived for the first time."""
-    return Written(file_digest(document.text), version_digest(document))
+    """What the catalog records of an entry archived for the first time. Every entry a
+    run writes pays for it, so the text is encoded once for both digests."""
+    data = _utf8(document.text)
+    return Written(_digest(data), _version_digest(document, data))
+
+
+def _version_digest(document: Document, data: bytes) -> str:
+    body = data[4:].partition(b"\n---\n")[2].strip()
+    # A title in JSON holds no line break: nothing in the body can pass for it.
+    return _digest(json.dumps(document.title).encode() + b"\n" + body)
+
+
+def _utf8(text: str) -> bytes:
+    return _lf(text).encode("utf-8")
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def _lf(text: str) -> str:
-    return text.replace("\r\n", "\n")
+    return text.replace("\r\n", "\n") if "\r" in text else text
 
 
 def _changed(old: str, new: str) -> bool:
