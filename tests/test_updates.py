@@ -119,9 +119,12 @@ def test_an_unchanged_entry_is_never_written_again(
 ) -> None:
     run(server, tmp_path, rss("Same text."), mode)
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("story-*.md")}
+    catalog = (tmp_path / "out" / ".archiver" / "catalog.jsonl").read_bytes()
     stdout = run(server, tmp_path, rss("Same text.", channel="renamed"), mode)  # parsed again
     assert "updated" not in stdout
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("story-*.md")} == before
+    # Nothing for Git to commit either.
+    assert (tmp_path / "out" / ".archiver" / "catalog.jsonl").read_bytes() == catalog
 
 
 @pytest.mark.parametrize("mode", ["overwrite", "revisions"])
