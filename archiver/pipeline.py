@@ -57,7 +57,7 @@ from archiver.models import (
 from archiver.parse import header
 from archiver.shard import Shard
 from archiver.store import Archive
-from archiver.updates import Write, first_written, plan_update
+from archiver.updates import first_written, plan_update
 from archiver.workers import Workers, default_workers
 
 OutcomeHook = Callable[[FeedOutcome], None]
@@ -245,8 +245,9 @@ class _Run:
                 new_documents.append(document)
         written = [CatalogEntry(d.id, d.relpath, d.title, feed.name, d.date) for d in new_documents]
         if not self.dry_run:
-            await self._write_entries([(d.relpath, d.text) for d in new_documents])
-            self.archive.catalog.append(written, {d.id: first_written(d) for d in new_documents})
+            files = [(d.relpath, d.text) for d in new_documents]
+            digests = {d.id: first_written(d) for d in new_documents}
+            await self._in_writer(self._write, files, written, digests)
         state = self._state_after(feed, fetched)
         if failures:
             # Forget the validators so the skipped entries are tried again next run.
@@ -310,14 +311,21 @@ class _Run:
             )
             revised.append(line)
             if not self.dry_run:
-                await self._in_writer(self._rewrite, update.writes, line, update.written)
+                files = [(write.relpath, write.text) for write in update.writes]
+                await self._in_writer(self._write, files, [line], {line.id: update.written})
         return updated, tuple(revised)
 
-    def _rewrite(self, writes: tuple[Write, ...], line: CatalogEntry, written: Written) -> None:
-        """An update's files, then its catalog line: in one call in the writer's thread, so a
-        run stopped by a signal finishes both (an interrupted await would drop the line)."""
-        self.archive.write_entries([(write.relpath, write.text) for write in writes])
-        self.archive.catalog.append([line], {line.id: written})
+    def _write(
+        self,
+        files: list[tuple[str, str]],
+        lines: list[CatalogEntry],
+        written: Mapping[str, Written],
+    ) -> None:
+        """Entries' files, then their catalog lines: one call in the writer's thread, so a
+        run stopped by a signal finishes both. An await interrupted in between would drop
+        the lines, and with them the digests that tell archiver's files from edited ones."""
+        self.archive.write_entries(files)
+        self.archive.catalog.append(lines, written)
 
     def path_of(self, entry_id: str) -> str:
         """Where an archived entry is. Only `on_update` needs to know: the paths are read
@@ -327,9 +335,6 @@ class _Run:
         if self.archived_paths is None:
             self.archived_paths = self.archive.scan_ids(remove_temporary=False)
         return self.archived_paths[entry_id]
-
-    async def _write_entries(self, files: list[tuple[str, str]]) -> None:
-        await self._in_writer(self.archive.write_entries, files)
 
     async def _in_writer(self, work: Callable[..., _T], *args: Any) -> _T:
         # In the writer thread: creating files is kernel time (most of a cold run's

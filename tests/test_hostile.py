@@ -714,6 +714,11 @@ def test_18b_a_stopped_run_keeps_the_state_of_what_it_finished(
     for name in state["feeds"]:
         i = int(name[1:])
         assert sum(n.startswith(f"feed-{i}-item-") for n in names) == 20, name
+    # Every file kept has its catalog line, with the digest of what was written (which
+    # tells archiver's files from edited ones): the signal does not cut between them.
+    catalog = (out / ".archiver" / "catalog.jsonl").read_text().splitlines()
+    recorded = {line["path"] for line in map(json.loads, catalog) if line.get("written")}
+    assert recorded == {p.relative_to(out).as_posix() for p in kept}
 
     code, stdout, _ = run_cli(config, out)
     assert code == EXIT_OK
