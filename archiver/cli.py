@@ -9,7 +9,6 @@ archived file does not read); 2 usage or config error (`init`: the file exists a
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import difflib
 import json
@@ -17,10 +16,14 @@ import os
 import shlex
 import signal
 import sys
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+# What every command needs is imported here; the pipeline, the network and the
+# subscription editing (feedparser, BeautifulSoup, lxml, markdownify, httpx, asyncio)
+# are imported by the commands that use them, when they run: `--version`, `--help`
+# and `check` answer without loading them.
 from archiver import __version__
 from archiver.config import DEFAULT_CONFIG_PATH, DEFAULT_OUTPUT_DIR, Config, load_config
 from archiver.console import (
@@ -35,28 +38,19 @@ from archiver.console import (
     say,
 )
 from archiver.errors import ConfigError, FetchError, LockHeldError, StoreError
-from archiver.fetch import utcnow
 from archiver.health import DEFAULT_FAILING_DAYS, DEFAULT_SILENT_DAYS, FeedStatus, feed_statuses
 from archiver.index import DEFAULT_FORM, PageForm, page_form
-from archiver.models import RunReport, Status
-from archiver.pipeline import RunOptions, rebuild_index, run_async, select_feeds
+from archiver.models import RunReport, Status, utcnow
 from archiver.report import run_report, step_summary, workflow_annotations
 from archiver.secrets import MARKER, Redactor, credential_hint, redact_url
 from archiver.shard import Shard
 from archiver.starter import write_starter_config
-from archiver.store import Archive, write_atomic
-from archiver.subscriptions import (
-    FoundFeed,
-    NewFeed,
-    add_feed,
-    apply_redirects,
-    find_feeds,
-    import_opml,
-    remove_feed,
-    write_opml,
-)
 from archiver.text import plural
-from archiver.workers import return_large_blocks
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from archiver.subscriptions import FoundFeed
 
 EXIT_OK = 0
 EXIT_FEED_FAILED = 1
@@ -301,6 +295,12 @@ def _run(
     stderr: TextIO,
     env: Mapping[str, str],
 ) -> int:
+    import asyncio
+
+    from archiver.pipeline import RunOptions, run_async, select_feeds
+    from archiver.store import write_atomic
+    from archiver.workers import return_large_blocks
+
     if not config.feeds and not args.feed:
         say(stdout, f"{config.path}: {_no_feeds_yet(config.path)}")
         return EXIT_OK
@@ -361,6 +361,8 @@ async def _stoppable(run: Awaitable[RunReport]) -> RunReport:
     """`run`, which SIGTERM (cron's `timeout`, a cancelled CI job, systemd) stops the way
     asyncio stops it on Ctrl-C: at its next await, so the feeds already archived keep
     their state, the writes under way finish, and the lock is released."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
@@ -377,6 +379,9 @@ async def _stoppable(run: Awaitable[RunReport]) -> RunReport:
 
 
 def _apply_redirects(config: Config, output: Path, stdout: TextIO) -> None:
+    from archiver.store import Archive
+    from archiver.subscriptions import apply_redirects
+
     states, _ = Archive(output).load_state(utcnow(), set_aside=False)
     moves = [
         (feed.name, state.permanent_redirect)
@@ -392,6 +397,8 @@ def _apply_redirects(config: Config, output: Path, stdout: TextIO) -> None:
 
 
 def _check_archive(output: Path, stdout: TextIO, stderr: TextIO) -> int:
+    from archiver.store import Archive
+
     if not output.is_dir():
         error(stderr, f"{output}: no archive there (no such folder)")
         return EXIT_USAGE
@@ -412,6 +419,8 @@ def _check_archive(output: Path, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _status_rows(config: Config, args: argparse.Namespace) -> list[FeedStatus]:
+    from archiver.store import Archive
+
     archive = Archive(args.output)
     now = utcnow()
     states, _ = archive.load_state(now, set_aside=False)
@@ -463,6 +472,10 @@ def _status(config: Config, args: argparse.Namespace, stdout: TextIO) -> int:
 def _add(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Like the other subscription commands, but a missing config is created (once a
     feed is found), not an error: it is how a new user starts."""
+    import asyncio
+
+    from archiver.subscriptions import NewFeed, add_feed, find_feeds
+
     path: Path = args.config
     exists = path.exists()
     if exists:
@@ -525,6 +538,8 @@ def _ask(count: int, stdout: TextIO) -> int | None:
 
 
 def _remove(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from archiver.subscriptions import remove_feed
+
     if not remove_feed(config.path, args.name):
         names = [feed.name for feed in config.feeds]
         close = difflib.get_close_matches(args.name, names, n=1)
@@ -536,6 +551,8 @@ def _remove(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: Te
 
 
 def _import_opml(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from archiver.subscriptions import import_opml
+
     try:
         data = args.file.read_bytes()
     except OSError as exc:
@@ -556,6 +573,8 @@ def _import_opml(config: Config, args: argparse.Namespace, stdout: TextIO, stder
 
 
 def _export_opml(config: Config, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from archiver.subscriptions import write_opml
+
     stdout.write(write_opml(config))
     return EXIT_OK
 
@@ -636,6 +655,9 @@ def _init(args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 def _index(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from archiver.pipeline import rebuild_index
+    from archiver.store import Archive
+
     try:
         form = _page_form(args.config)
     except ConfigError as exc:

@@ -25,7 +25,7 @@ import tenacity
 from archiver import HOMEPAGE, __version__
 from archiver.config import Access, FeedConfig
 from archiver.errors import FetchError, RetryableFetchError
-from archiver.models import FeedState, FetchResult
+from archiver.models import FeedState, FetchResult, utcnow
 from archiver.secrets import Redactor, redact_url, without_userinfo
 from archiver.urls import host_of
 
@@ -68,10 +68,6 @@ GIVEN_PAGE = Target("page", users_own=True, size_setting=None)  # `archiver add 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def make_client(

@@ -92,6 +92,10 @@ class Document:
     images: tuple[str, ...] = ()  # every image it shows, the lead image first
 
 
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 def parse_instant(value: str | None) -> datetime:
     """An ISO 8601 time as an aware datetime; the earliest one for nothing or garbage."""
     try:

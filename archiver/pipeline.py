@@ -27,7 +27,7 @@ import archiver
 from archiver.catalog import Written, read_front_matter_entry
 from archiver.config import Config, FeedConfig
 from archiver.errors import FeedError, ParseError, StoreError
-from archiver.fetch import Clock, Fetcher, Sleep, make_client, utcnow
+from archiver.fetch import Clock, Fetcher, Sleep, make_client
 from archiver.filters import keeps
 from archiver.fulltext import wants_full_text, with_article
 from archiver.health import next_health
@@ -53,6 +53,7 @@ from archiver.models import (
     RunReport,
     Status,
     parse_instant,
+    utcnow,
 )
 from archiver.parse import header
 from archiver.shard import Shard

@@ -25,7 +25,8 @@ from ruamel.yaml.util import load_yaml_guess_indent
 from archiver import __version__
 from archiver.config import DEFAULT_TIMEOUT, Config, load_config, parse_config
 from archiver.errors import ConfigError, FeedError, FetchError
-from archiver.fetch import GIVEN_PAGE, make_client, status_error, transport_error, utcnow
+from archiver.fetch import GIVEN_PAGE, make_client, status_error, transport_error
+from archiver.models import utcnow
 from archiver.parse import advertised_feeds, parse_feed
 from archiver.paths import slugify
 from archiver.secrets import Redactor, credential_hint, redact_url, shown_url, url_credentials

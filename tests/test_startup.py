@@ -1,0 +1,55 @@
+"""The commands import what they use: `--version`, `--help` and `check` start without
+loading the pipeline, which takes most of a second to import."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import write_config
+
+PIPELINE = {"bs4", "markdownify", "feedparser", "lxml", "trafilatura", "soupsieve"}
+NETWORK = {"httpx", "httpcore", "tenacity", "asyncio"}
+_IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s+([\w.]+)$", re.MULTILINE)
+
+
+def imported_packages(*args: str, cwd: Path) -> set[str]:
+    """The top-level packages a whole `python -m archiver ARGS` process imports."""
+    command = [sys.executable, "-X", "importtime", "-m", "archiver", *args]
+    done = subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = {match.split(".")[0] for match in _IMPORTED.findall(done.stderr)}
+    assert "archiver" in names  # the trace is there to read
+    return names
+
+
+@pytest.mark.parametrize("args", [("--version",), ("--help",), ("check", "--help")])
+def test_version_and_help_import_neither_pipeline_nor_network(tmp_path: Path, args) -> None:
+    assert imported_packages(*args, cwd=tmp_path) & (PIPELINE | NETWORK) == set()
+
+
+def test_check_imports_neither_pipeline_nor_network(tmp_path: Path) -> None:
+    feeds = "feeds:\n  - name: blog\n    url: https://example.org/feed.xml\n"
+    config = write_config(tmp_path / "feeds.yaml", feeds)
+    archive = tmp_path / "out"
+    (archive / "2026" / "11").mkdir(parents=True)
+    imported = imported_packages("check", "--config", str(config), cwd=tmp_path)
+    with_archive = imported_packages(
+        "check", "--config", str(config), "--output", str(archive), cwd=tmp_path
+    )
+    assert imported & (PIPELINE | NETWORK) == set()
+    assert with_archive & (PIPELINE | NETWORK) == set()
+
+
+def test_the_trace_sees_the_pipeline_where_it_is_used(tmp_path: Path) -> None:
+    """The same trace shows the pipeline's imports when a command needs them, so that the
+    tests above cannot pass by reading nothing."""
+    archive = tmp_path / "out"
+    archive.mkdir()
+    assert {"bs4", "feedparser"} <= imported_packages(
+        "index", "--output", str(archive), cwd=tmp_path
+    )
