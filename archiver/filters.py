@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterable
 
 from archiver.config import FeedConfig
-from archiver.convert import parse_html
 from archiver.models import Entry
 
 
@@ -30,6 +29,10 @@ def _field(entry: Entry, field: str) -> Iterable[str]:
         return entry.tags
     if entry.content_type == "text/plain":
         return [entry.content]
+    # Imported here: the main process of a run uses the filters, and a run in which no
+    # feed has anything new never needs the HTML parser.
+    from archiver.convert import parse_html  # noqa: PLC0415
+
     return [parse_html(entry.content).get_text(" ")]
 
 

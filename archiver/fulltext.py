@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from archiver.convert import parse_html
 from archiver.models import Entry
 from archiver.text import excerpt
 
@@ -32,7 +31,7 @@ def wants_full_text(entry: Entry, mode: bool | str) -> bool:
         return False
     if mode is True:
         return True
-    text = parse_html(entry.content).get_text(" ", strip=True)
+    text = _plain_text(entry.content)
     return len(text) < AUTO_MIN_CHARS or bool(READ_MORE.search(text))
 
 
@@ -56,10 +55,8 @@ def extract_article(page: bytes, url: str) -> str | None:
 
 def with_article(entry: Entry, article: str, page_url: str) -> Entry:
     """The entry with the page's article as its content and the feed's text as summary."""
-    if entry.content_type == "text/plain":
-        feed_text = entry.content
-    else:
-        feed_text = parse_html(entry.content).get_text(" ", strip=True)
+    plain = entry.content_type == "text/plain"
+    feed_text = entry.content if plain else _plain_text(entry.content)
     return replace(
         entry,
         content=article,
@@ -67,3 +64,11 @@ def with_article(entry: Entry, article: str, page_url: str) -> Entry:
         content_base=page_url,
         summary=excerpt(feed_text, SUMMARY_CHARS) or None,
     )
+
+
+def _plain_text(html: str) -> str:
+    # Imported here: the main process of a run uses this module, and a run in which no
+    # feed has anything new never needs the HTML parser.
+    from archiver.convert import parse_html  # noqa: PLC0415
+
+    return parse_html(html).get_text(" ", strip=True)

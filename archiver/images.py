@@ -18,7 +18,6 @@ from dataclasses import replace
 from typing import Protocol
 
 from archiver.config import FeedConfig
-from archiver.convert import markdown_destination
 from archiver.errors import FetchError
 from archiver.fetch import Fetcher
 from archiver.models import Document
@@ -47,6 +46,10 @@ def asset_path(data: bytes, media_type: str) -> str:
 def relink(document: Document, local: dict[str, str]) -> Document:
     """The document with each downloaded image's address replaced by a relative path,
     in the body and in the front matter alike."""
+    # Imported here: the main process of a run imports this module, and a run in which
+    # no feed has anything new never needs the converter.
+    from archiver.convert import markdown_destination  # noqa: PLC0415
+
     folder = posixpath.dirname(document.relpath) or "."
     text = document.text
     for url, asset in local.items():

@@ -92,6 +92,14 @@ class Document:
     images: tuple[str, ...] = ()  # every image it shows, the lead image first
 
 
+def header(headers: Mapping[str, str], name: str) -> str:
+    """A response header's value by its lower-case name, whatever case the server sent."""
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return ""
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

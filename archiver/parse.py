@@ -16,7 +16,7 @@ import feedparser
 from archiver import jsonfeed, saxdriver
 from archiver.convert import parse_html
 from archiver.errors import ParseError
-from archiver.models import Enclosure, Entry, ParsedFeed
+from archiver.models import Enclosure, Entry, ParsedFeed, header
 from archiver.text import clean_line
 from archiver.urls import article_key, entry_id, is_web_url, resolve, short_hash
 
@@ -57,14 +57,6 @@ def _separate_shared_guids(feed: ParsedFeed) -> ParsedFeed:
         else:
             entries.append(entry)
     return replace(feed, entries=tuple(entries))
-
-
-def header(headers: Mapping[str, str], name: str) -> str:
-    """A response header's value by its lower-case name, whatever case the server sent."""
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return ""
 
 
 # Declared charsets that valid multi-byte UTF-8 is, in practice, never meant as.

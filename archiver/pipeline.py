@@ -52,10 +52,10 @@ from archiver.models import (
     ParsedFeed,
     RunReport,
     Status,
+    header,
     parse_instant,
     utcnow,
 )
-from archiver.parse import header
 from archiver.shard import Shard
 from archiver.store import Archive
 from archiver.updates import first_written, plan_update

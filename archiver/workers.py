@@ -26,10 +26,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from archiver.config import FeedConfig
-from archiver.document import build_document
 from archiver.fulltext import extract_article
 from archiver.models import Document, Entry, FetchResult, ParsedFeed
-from archiver.parse import parse_feed
 
 # Entries converted per task: big enough that pickling is small beside the work,
 # small enough that one long feed still spreads over every core.
@@ -94,6 +92,10 @@ def _start_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
     return_large_blocks()
+    # The parser and the converter load now, while the main process downloads, rather
+    # than in the first task.
+    import archiver.document  # noqa: PLC0415
+    import archiver.parse  # noqa: PLC0415, F401
 
 
 def _exit_with_parent() -> None:
@@ -134,6 +136,10 @@ def convert_batch(
     entries: Sequence[Entry], feed: FeedConfig, parsed: ParsedFeed, first_seen: datetime
 ) -> list[Document | str]:
     """Each entry's Document, or why it could not be converted."""
+    # Imported here, and in parse_fetched: the main process imports this module too, and
+    # a run in which no feed has anything new never loads the parser or the converter.
+    from archiver.document import build_document  # noqa: PLC0415
+
     results: list[Document | str] = []
     for entry in entries:
         try:
@@ -144,6 +150,8 @@ def convert_batch(
 
 
 def parse_fetched(fetched: FetchResult) -> ParsedFeed:
+    from archiver.parse import parse_feed  # noqa: PLC0415
+
     return parse_feed(fetched.body, url=fetched.url, headers=fetched.headers)
 
 

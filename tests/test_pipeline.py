@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from archiver import document, pipeline, store, workers
+from archiver import document, parse, pipeline, store, workers
 from archiver.config import parse_config
 from archiver.models import Document, Entry, FeedOutcome, RunReport, Status
 from archiver.pipeline import RunOptions, run_async
@@ -169,12 +169,14 @@ def test_a_run_stopped_by_a_full_disk_keeps_the_state_of_the_feeds_it_finished(
 def test_an_entry_that_breaks_conversion_costs_only_itself(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    original = document.build_document
+
     def build(entry: Entry, **kwargs: Any) -> Document:
         if entry.title == "bad":
             raise RecursionError("maximum recursion depth exceeded")
-        return document.build_document(entry, **kwargs)
+        return original(entry, **kwargs)
 
-    monkeypatch.setattr(workers, "build_document", build)
+    monkeypatch.setattr(document, "build_document", build)
     report = run(tmp_path, serve(rss("good", "bad", "also-good"), {"ETag": '"v1"'}))
     (outcome,) = report.outcomes
     assert outcome.status is Status.OK
@@ -221,7 +223,7 @@ def test_not_modified_parses_nothing_and_keeps_validators(
     def no_parsing(*args: object, **kwargs: object) -> None:
         raise AssertionError("a 304 must not be parsed")
 
-    monkeypatch.setattr(workers, "parse_feed", no_parsing)
+    monkeypatch.setattr(parse, "parse_feed", no_parsing)
     seen = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -329,7 +331,7 @@ def test_the_same_body_again_costs_no_parsing(
     def no_parsing(*args: object, **kwargs: object) -> None:
         raise AssertionError("the same bytes must not be parsed again")
 
-    monkeypatch.setattr(workers, "parse_feed", no_parsing)
+    monkeypatch.setattr(parse, "parse_feed", no_parsing)
     again = run(tmp_path, serve(body))
     assert again.outcomes[0].status is Status.NOT_MODIFIED
     assert again.outcomes[0].http_status == 200
@@ -355,7 +357,7 @@ def test_the_same_unreadable_body_again_fails_the_same_way_unparsed(
     def no_parsing(*args: object, **kwargs: object) -> None:
         raise AssertionError("the same unreadable bytes must not be parsed again")
 
-    monkeypatch.setattr(workers, "parse_feed", no_parsing)
+    monkeypatch.setattr(parse, "parse_feed", no_parsing)
     again = run(tmp_path, serve(page, html))
     assert again.outcomes[0].status is Status.FAILED
     assert again.outcomes[0].error == reason

@@ -10,8 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import write_config
+from .conftest import FeedServer, write_config
 
+RSS = (
+    b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title><item><title>one</title>"
+    b"<link>https://example.org/1</link><description>&lt;p&gt;text&lt;/p&gt;</description>"
+    b"</item></channel></rss>"
+)
 PIPELINE = {"bs4", "markdownify", "feedparser", "lxml", "trafilatura", "soupsieve"}
 NETWORK = {"httpx", "httpcore", "tenacity", "asyncio"}
 _IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s+([\w.]+)$", re.MULTILINE)
@@ -45,11 +50,16 @@ def test_check_imports_neither_pipeline_nor_network(tmp_path: Path) -> None:
     assert with_archive & (PIPELINE | NETWORK) == set()
 
 
-def test_the_trace_sees_the_pipeline_where_it_is_used(tmp_path: Path) -> None:
-    """The same trace shows the pipeline's imports when a command needs them, so that the
-    tests above cannot pass by reading nothing."""
-    archive = tmp_path / "out"
-    archive.mkdir()
-    assert {"bs4", "feedparser"} <= imported_packages(
-        "index", "--output", str(archive), cwd=tmp_path
-    )
+def test_a_run_with_nothing_new_loads_neither_parser_nor_converter(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    """The hourly run in which every feed answers 304 needs the network and the archive's
+    state only; the parser and the converter load in the first run, which has entries."""
+    url = server.feed("/feed.xml", RSS, etag='"v1"')
+    config = write_config(tmp_path / "feeds.yaml", f"feeds:\n  - name: blog\n    url: {url}\n")
+    run = ("run", "--config", str(config), "--output", str(tmp_path / "out"))
+    first = imported_packages(*run, cwd=tmp_path)
+    second = imported_packages(*run, cwd=tmp_path)
+    assert {"bs4", "feedparser", "markdownify"} <= first
+    assert [r.headers.get("if-none-match") for r in server.hits("/feed.xml")] == [None, '"v1"']
+    assert second & PIPELINE == set()
