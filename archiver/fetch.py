@@ -357,6 +357,10 @@ class Fetcher:
                         url = _redirect_target(response)
                         continue
                     if response.status_code == 304:
+                        # Read to its end (a 304 has no body): a response left unread
+                        # closes its connection, and the next feed on the host would
+                        # open (and, over TLS, negotiate) another.
+                        await response.aread()
                         return self._result(feed, response, b"", state, statuses)
                     if response.status_code >= 400:
                         raise status_error(response, self._clock(), FEED)

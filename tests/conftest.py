@@ -56,6 +56,7 @@ class Reply:
 class Request:
     path: str
     headers: dict[str, str]
+    client_port: int = 0  # one per connection the client opened
 
 
 Handler = Callable[[Request], Reply]
@@ -76,7 +77,8 @@ class FeedServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
-                request = Request(self.path, {k.lower(): v for k, v in self.headers.items()})
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                request = Request(self.path, headers, self.client_address[1])
                 with server._lock:
                     server.requests.append(request)
                 handler = server.routes.get(self.path.split("?")[0])

@@ -14,7 +14,7 @@ from archiver.errors import FetchError
 from archiver.fetch import USER_AGENT, Fetcher, make_client, parse_retry_after
 from archiver.models import FeedState, FetchResult
 
-from .conftest import FIXED_NOW, streamed
+from .conftest import FIXED_NOW, FeedServer, streamed
 
 URL = "https://feeds.example.org/feed.xml"
 FEED = FeedConfig(name="f", url=URL, retries=2)
@@ -314,3 +314,17 @@ def test_too_large_names_what_was_fetched(what: str, message: str) -> None:
     with pytest.raises(FetchError) as caught:
         asyncio.run(go())
     assert str(caught.value) == message
+
+
+def test_a_304_leaves_its_connection_open_for_the_next_request(server: FeedServer) -> None:
+    url = server.feed("/feed.xml", RSS, etag='"v1"')
+    feed = FeedConfig(name="f", url=url)
+
+    async def go() -> list[bool]:
+        async with make_client() as client:
+            fetcher = Fetcher(client, concurrency=1, per_host=1)
+            state = FeedState(url=url, etag='"v1"')
+            return [(await fetcher.fetch(feed, state)).not_modified for _ in range(3)]
+
+    assert asyncio.run(go()) == [True, True, True]
+    assert len({request.client_port for request in server.hits("/feed.xml")}) == 1
