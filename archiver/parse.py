@@ -270,8 +270,10 @@ def _entry(raw: Any, *, feed_url: str, home_url: str | None) -> Entry:
     content, content_type, base = _richest_content(raw, feed_url)
     guid = clean_line(raw.get("id"))
     link = raw.get("link")
-    if raw.get("guidislink") and not is_web_url(guid):
-        link = None  # feedparser copied a guid that is no URL ("p-1") into the link
+    if raw.get("guidislink") and not is_web_url(guid) and link == raw.get("id"):
+        # feedparser copied a guid that is no URL ("p-1") into the link. It says so also
+        # of an Atom <id> before the entry's <link> (Blogger's order), whose link is real.
+        link = None
     link = resolve(feed_url, link) if link else None
     title = _title(raw)
     published = _datetime(raw.get("published_parsed"))

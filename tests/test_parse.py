@@ -59,6 +59,19 @@ def test_rss_item_fields() -> None:
     assert entry.enclosures == (Enclosure("https://cdn.example.org/e.mp3", "audio/mpeg", 1234),)
 
 
+def test_an_atom_id_before_the_link_keeps_the_link() -> None:
+    # Blogger writes <id> first; feedparser then calls the guid a link, but the entry's
+    # own <link> replaced it.
+    body = (
+        b"<feed xmlns='http://www.w3.org/2005/Atom'><title>b</title><entry>"
+        b"<id>tag:blogger.com,1999:post-1</id><title>x</title>"
+        b"<link rel='alternate' href='https://b.blogspot.com/2020/01/x.html'/></entry></feed>"
+    )
+    (entry,) = parse(body, "application/atom+xml")
+    assert entry.link == "https://b.blogspot.com/2020/01/x.html"
+    assert entry.id == url_id("https://b.blogspot.com/2020/01/x.html")
+
+
 def test_relative_links_resolve_against_the_feed_url() -> None:
     (entry,) = parse(rss("<item><title>x</title><link>/p/2</link></item>"))
     assert entry.link == "https://example.org/p/2"
