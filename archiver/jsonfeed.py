@@ -82,7 +82,7 @@ def _attachments(item: dict[str, Any], base: str) -> Iterable[Enclosure]:
         )
 
 
-def _entry(item: dict[str, Any], feed: dict[str, Any], *, feed_url: str) -> Entry:
+def _entry(item: dict[str, Any], feed: dict[str, Any], *, feed_url: str, id_url: str) -> Entry:
     home_url = _text(feed, "home_page_url")
     link = _text(item, "url") or _text(item, "external_url")
     link = resolve(feed_url, link) if link else None
@@ -111,7 +111,7 @@ def _entry(item: dict[str, Any], feed: dict[str, Any], *, feed_url: str) -> Entr
         id=entry_id(
             link=link,
             guid=guid,
-            feed_url=feed_url,
+            feed_url=id_url,
             home_url=home_url,
             fallback_fields=(title or "", str(published or updated or ""), content or ""),
         ),
@@ -132,7 +132,7 @@ def _entry(item: dict[str, Any], feed: dict[str, Any], *, feed_url: str) -> Entr
     )
 
 
-def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
+def parse_json_feed(body: bytes, *, url: str, id_url: str | None = None) -> ParsedFeed:
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -145,7 +145,7 @@ def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
             f"see {JSON_FEED_VERSION_PREFIX}1.1)"
         )
     entries = [
-        _entry(item, document, feed_url=url)
+        _entry(item, document, feed_url=url, id_url=id_url or url)
         for item in (items if isinstance(items, list) else [])
         if isinstance(item, dict)
     ]
@@ -153,9 +153,12 @@ def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
         raise ParseError("the feed has no entries: none of its items is a JSON object")
     home_url = _text(document, "home_page_url")
     image = _text(document, "icon")
+    # JSON Feed 1.1: next_url pages the feed, as RFC 5005's rel="next" does.
+    next_url = _text(document, "next_url")
     return ParsedFeed(
         title=clean_line(_text(document, "title")),
         home_url=home_url if is_web_url(home_url) else None,
         image=resolve(url, image) if image else None,
         entries=tuple(entries),
+        links=(("next", resolve(url, next_url)),) if next_url else (),
     )

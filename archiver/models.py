@@ -37,6 +37,9 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     permanent_redirect: str | None = None
+    # Set for a page of a feed's history (backfill.py): the feed's own URL, which keys
+    # the ids of entries whose guid is no URL, so a page and the feed agree on them.
+    feed_url: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -69,6 +72,9 @@ class Entry:
     images: tuple[str, ...] = ()  # lead image candidates the feed names: thumbnails, enclosures
     enclosures: tuple[Enclosure, ...] = ()
     duration: str | None = None  # a podcast episode's length, as the feed gives it
+    # Where an entry came from when not from the feed itself, for its front matter:
+    # (("via", "wayback"), ("snapshot", ISO time)) for a Wayback Machine snapshot.
+    origin: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,16 @@ class ParsedFeed:
     image: str | None  # the feed's own image or logo
     entries: tuple[Entry, ...]
     warning: str | None = None  # a parse problem the entries survived
+    # What a walk of the feed's history needs (backfill.py): the feed-level links as
+    # (rel, absolute URL), RFC 5005's fh:complete and fh:archive, the generator.
+    links: tuple[tuple[str, str], ...] = ()
+    complete: bool = False
+    archive: bool = False
+    generator: str | None = None
+
+    def link(self, rel: str) -> str | None:
+        """The first feed-level link of this relation, or None."""
+        return next((href for r, href in self.links if r == rel), None)
 
 
 @dataclass(frozen=True)

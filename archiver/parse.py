@@ -29,14 +29,23 @@ FEED_LINK_TYPES = (
 )
 
 
-def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFeed:
-    """Read a feed of any supported format; ParseError when there is nothing to archive."""
+def parse_feed(
+    body: bytes, *, url: str, headers: Mapping[str, str], id_url: str | None = None
+) -> ParsedFeed:
+    """Read a feed of any supported format; ParseError when there is nothing to archive.
+
+    Links resolve against `url`, the document's address; ids of entries whose guid is
+    no URL are keyed on `id_url` (the feed's own URL, for a page of its history).
+    """
     if not body.strip():
         raise ParseError("not a feed: the response body is empty")
     content_type = header(headers, "content-type")
+    id_url = id_url or url
     if jsonfeed.looks_like_json(body, content_type):
-        return _separate_shared_guids(jsonfeed.parse_json_feed(body, url=url))
-    return _separate_shared_guids(_parse_xml(body, url=url, content_type=content_type))
+        return _separate_shared_guids(jsonfeed.parse_json_feed(body, url=url, id_url=id_url))
+    return _separate_shared_guids(
+        _parse_xml(body, url=url, content_type=content_type, id_url=id_url)
+    )
 
 
 def _separate_shared_guids(feed: ParsedFeed) -> ParsedFeed:
@@ -102,7 +111,7 @@ def _repair(body: bytes, content_type: str) -> tuple[bytes, str]:
     return body, content_type
 
 
-def _parse_xml(body: bytes, *, url: str, content_type: str) -> ParsedFeed:
+def _parse_xml(body: bytes, *, url: str, content_type: str, id_url: str) -> ParsedFeed:
     body, content_type = _repair(body, content_type)
     # Only the Content-Type: the fetcher has already undone any Content-Encoding,
     # and without a charset from the server feedparser reads the XML declaration.
@@ -129,8 +138,9 @@ def _parse_xml(body: bytes, *, url: str, content_type: str) -> ParsedFeed:
     home_url = home_url if is_web_url(home_url) else None
     entries = []
     for raw in result.entries:
-        entries.append(_entry(raw, feed_url=url, home_url=home_url))
+        entries.append(_entry(raw, feed_url=url, home_url=home_url, id_url=id_url))
     image = (feed.get("image") or {}).get("href") or feed.get("logo")
+    history = _history_prefix(result)
     return ParsedFeed(
         title=clean_line(feed.get("title")),
         home_url=home_url,
@@ -139,7 +149,31 @@ def _parse_xml(body: bytes, *, url: str, content_type: str) -> ParsedFeed:
         warning=f"the feed is not well-formed, archived what could be read: {problem}"
         if problem
         else None,
+        links=tuple(
+            (str(link["rel"]), resolve(url, str(link["href"])))
+            for link in feed.get("links") or []
+            if link.get("rel") and link.get("href")
+        ),
+        complete=history is not None and f"{history}_complete" in feed,
+        archive=history is not None and f"{history}_archive" in feed,
+        generator=clean_line(" ".join(filter(None, [feed.get("generator"), _generator_uri(feed)]))),
     )
+
+
+# RFC 5005 section 2: the namespace of fh:complete and fh:archive.
+HISTORY_NAMESPACE = "http://purl.org/syndication/history/1.0"
+
+
+def _history_prefix(result: Any) -> str | None:
+    """The prefix the document gives RFC 5005's namespace: feedparser names an element of
+    a namespace it does not know by the document's own prefix (`fh_complete`)."""
+    namespaces = result.get("namespaces") or {}
+    return next((p for p, uri in namespaces.items() if uri == HISTORY_NAMESPACE and p), None)
+
+
+def _generator_uri(feed: Any) -> str | None:
+    detail = feed.get("generator_detail") or {}
+    return detail.get("href") if isinstance(detail.get("href"), str) else None
 
 
 def _bozo_message(result: Any) -> str | None:
@@ -266,7 +300,7 @@ def _enclosures(raw: Any, base: str) -> tuple[Enclosure, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def _entry(raw: Any, *, feed_url: str, home_url: str | None) -> Entry:
+def _entry(raw: Any, *, feed_url: str, home_url: str | None, id_url: str) -> Entry:
     content, content_type, base = _richest_content(raw, feed_url)
     guid = clean_line(raw.get("id"))
     link = raw.get("link")
@@ -284,7 +318,7 @@ def _entry(raw: Any, *, feed_url: str, home_url: str | None) -> Entry:
         id=entry_id(
             link=link,
             guid=guid,
-            feed_url=feed_url,
+            feed_url=id_url,
             home_url=home_url,
             fallback_fields=(title or "", str(published or updated or ""), content),
         ),

@@ -152,7 +152,9 @@ def convert_batch(
 def parse_fetched(fetched: FetchResult) -> ParsedFeed:
     from archiver.parse import parse_feed  # noqa: PLC0415
 
-    return parse_feed(fetched.body, url=fetched.url, headers=fetched.headers)
+    return parse_feed(
+        fetched.body, url=fetched.url, headers=fetched.headers, id_url=fetched.feed_url
+    )
 
 
 class Workers:

@@ -72,6 +72,13 @@ def test_an_atom_id_before_the_link_keeps_the_link() -> None:
     assert entry.id == url_id("https://b.blogspot.com/2020/01/x.html")
 
 
+def test_history_links_and_the_guid_keyed_on_the_feed_url() -> None:
+    body = rss("<item><title>x</title><guid>p-1</guid></item>")
+    page = parse_feed(body, url="https://example.org/blog/feed.xml?paged=2", headers={},
+                      id_url=FEED_URL)  # fmt: skip
+    assert page.entries[0].id == parse(body)[0].id
+
+
 def test_relative_links_resolve_against_the_feed_url() -> None:
     (entry,) = parse(rss("<item><title>x</title><link>/p/2</link></item>"))
     assert entry.link == "https://example.org/p/2"
