@@ -17,15 +17,22 @@ import shlex
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 # What every command needs is imported here; the pipeline, the network and the
 # subscription editing (feedparser, BeautifulSoup, lxml, markdownify, httpx, asyncio)
 # are imported by the commands that use them, when they run: `--version`, `--help`
 # and `check` answer without loading them.
 from archiver import __version__
-from archiver.config import DEFAULT_CONFIG_PATH, DEFAULT_OUTPUT_DIR, Config, load_config
+from archiver.config import (
+    DEFAULT_CONFIG_PATH,
+    DEFAULT_MAX_PAGES,
+    DEFAULT_OUTPUT_DIR,
+    Config,
+    load_config,
+)
 from archiver.console import (
     NORMAL,
     QUIET,
@@ -51,6 +58,8 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable
 
     from archiver.subscriptions import FoundFeed
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_FEED_FAILED = 1
@@ -100,6 +109,59 @@ def _output_option(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_OUTPUT_DIR,
         metavar="DIR",
         help="the archive's folder (default: %(default)s)",
+    )
+
+
+def _since(text: str) -> datetime:
+    """--since: a date (YYYY-MM-DD) or an ISO 8601 time; UTC unless it says otherwise."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date such as 2020-01-31 (or an ISO 8601 time), got {text!r}"
+        ) from None
+
+
+def _backfill_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-pages",
+        type=_positive(int),
+        default=DEFAULT_MAX_PAGES,
+        metavar="N",
+        help="fetch at most N pages per feed and source (default %(default)s); "
+        "the next backfill goes on from there",
+    )
+    parser.add_argument(
+        "--since", type=_since, metavar="DATE", help="stop at entries older than DATE"
+    )
+    parser.add_argument(
+        "--wayback",
+        action="store_true",
+        help="also the feed's snapshots in the Wayback Machine (wayback_url)",
+    )
+
+
+def _backfill_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    backfill = _command_parser(
+        commands,
+        "backfill",
+        "archive the feeds' past entries: RFC 5005 archives, paged feeds, WordPress, Blogger",
+    )
+    _config_option(backfill)
+    _output_option(backfill)
+    backfill.add_argument(
+        "--feed", action="append", default=[], metavar="NAME", help="only this feed (repeatable)"
+    )
+    _backfill_options(backfill)
+    backfill.add_argument("--dry-run", action="store_true", help="fetch, parse; write nothing")
+    backfill.add_argument(
+        "--report", type=Path, metavar="PATH", help="write a JSON report per feed and source here"
+    )
+    backfill_loudness = backfill.add_mutually_exclusive_group()
+    backfill_loudness.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    backfill_loudness.add_argument(
+        "-v", "--verbose", action="store_true", help="a line per entry too"
     )
 
 
@@ -168,6 +230,8 @@ def _parser() -> argparse.ArgumentParser:
         help="after the run, replace the url of feeds that moved permanently, in the config",
     )
 
+    _backfill_parser(commands)
+
     add = _command_parser(
         commands,
         "add",
@@ -180,6 +244,11 @@ def _parser() -> argparse.ArgumentParser:
         "--category", action="append", default=[], metavar="C", help="a category (repeatable)"
     )
     add.add_argument("--pick", type=int, metavar="K", help="which of several feeds found (1..)")
+    add.add_argument(
+        "--backfill", action="store_true", help="then archive the feed's past entries as well"
+    )
+    _output_option(add)
+    _backfill_options(add)
 
     remove = _command_parser(commands, "remove", "remove a feed from the config")
     remove.add_argument("name", metavar="NAME")
@@ -357,7 +426,81 @@ def _run(
 _STOPPED = "what was archived is kept; the next run fetches the rest"
 
 
-async def _stoppable(run: Awaitable[RunReport]) -> RunReport:
+def _backfill(
+    config: Config,
+    args: argparse.Namespace,
+    stdout: TextIO,
+    stderr: TextIO,
+    *,
+    quiet: bool = False,
+    verbose: bool = False,
+) -> int:
+    import asyncio
+
+    from archiver.backfill import BackfillOptions, FeedBackfill, backfill_async
+    from archiver.pipeline import select_feeds
+    from archiver.store import write_atomic
+
+    try:
+        select_feeds(config, tuple(args.feed))
+    except KeyError as exc:
+        known = ", ".join(f.name for f in config.feeds) or "none"
+        error(stderr, f"no feed named {exc.args[0]!r} in {config.path} (known: {known})")
+        return EXIT_USAGE
+    options = BackfillOptions(
+        output=args.output,
+        feed_names=tuple(args.feed),
+        max_pages=args.max_pages,
+        since=args.since,
+        wayback=args.wayback,
+        dry_run=getattr(args, "dry_run", False),
+        release_workers=RELEASE_WORKERS,
+    )
+
+    def show(feed: FeedBackfill) -> None:
+        if feed.error:
+            error(stderr, f"feed {feed.name!r} failed: {feed.error}")
+        if not quiet:
+            say(stdout, feed.line())
+            for warning in feed.warnings:
+                error(stderr, f"feed {feed.name!r}: warning: {warning}")
+        if verbose:
+            for entry in feed.written:
+                say(stdout, f"  + {entry.path}")
+
+    try:
+        report = asyncio.run(_stoppable(backfill_async(config, options, on_feed=show)))
+    except LockHeldError as exc:
+        error(stderr, str(exc))
+        return EXIT_LOCKED
+    except StoreError as exc:
+        error(stderr, str(exc))
+        return EXIT_FEED_FAILED
+    except KeyboardInterrupt:
+        error(stderr, f"interrupted: {_STOPPED_BACKFILL}")
+        return EXIT_INTERRUPTED
+    except asyncio.CancelledError:  # SIGTERM, by _stoppable
+        error(stderr, f"terminated (SIGTERM): {_STOPPED_BACKFILL}")
+        return EXIT_TERMINATED
+    for warning in report.warnings:
+        error(stderr, f"warning: {warning}")
+    if not quiet:
+        prefix = "dry run, nothing written; " if options.dry_run else ""
+        say(stdout, f"archiver: {prefix}{report.summary()}")
+    if getattr(args, "report", None):
+        document = json.dumps(report.record(), ensure_ascii=False, indent=2) + "\n"
+        try:
+            write_atomic(args.report, document.encode("utf-8"))
+        except OSError as exc:
+            error(stderr, f"cannot write the report {args.report}: {exc.strerror}")
+            return EXIT_FEED_FAILED
+    return EXIT_FEED_FAILED if report.failed else EXIT_OK
+
+
+_STOPPED_BACKFILL = "what was archived is kept; the next backfill goes on from there"
+
+
+async def _stoppable(run: Awaitable[T]) -> T:
     """`run`, which SIGTERM (cron's `timeout`, a cancelled CI job, systemd) stops the way
     asyncio stops it on Ctrl-C: at its next await, so the feeds already archived keep
     their state, the writes under way finish, and the lock is released."""
@@ -512,11 +655,16 @@ def _add(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     shown = redact_url(choice.url)
     if name is None:
         say(stdout, f"{shown} is already in {path}")
-        return EXIT_OK
-    say(stdout, f"added {name}: {shown}")
-    hint = credential_hint(choice.url)
-    if hint:
-        error(stderr, f"warning: {name}: {hint}")
+    else:
+        say(stdout, f"added {name}: {shown}")
+        hint = credential_hint(choice.url)
+        if hint:
+            error(stderr, f"warning: {name}: {hint}")
+    if args.backfill:
+        config = load_config(path)
+        named = name or next(f.name for f in config.feeds if f.url == choice.url)
+        args.feed = [named]
+        return _backfill(config, args, stdout, stderr)
     return EXIT_OK
 
 
@@ -629,6 +777,8 @@ def _command(
         return _check_archive(args.output, stdout, stderr) if args.output else EXIT_OK
     if args.command == "status":
         return _status(config, args, stdout)
+    if args.command == "backfill":
+        return _backfill(config, args, stdout, stderr, quiet=args.quiet, verbose=args.verbose)
     if args.command in SUBSCRIPTION_COMMANDS:
         try:
             return SUBSCRIPTION_COMMANDS[args.command](config, args, stdout, stderr)

@@ -34,6 +34,9 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_RETRIES = 2
 DEFAULT_CONCURRENCY = 8
 DEFAULT_PER_HOST = 2
+DEFAULT_WAYBACK_URL = "https://web.archive.org"
+DEFAULT_BACKFILL_DELAY = 1.0  # seconds between two pages of one host in `archiver backfill`
+DEFAULT_MAX_PAGES = 50  # pages per feed and source in one `archiver backfill`
 
 PATH_PLACEHOLDERS = frozenset({"year", "month", "day", "slug", "id", "feed"})
 
@@ -104,6 +107,8 @@ class FeedConfig:
     # The request URL, headers (a browser User-Agent, a cookie) and credentials; None: `url`
     # as it is, no headers.
     access: Access | None = dataclasses.field(default=None, repr=False)
+    # `archiver backfill` follows a history link to another host only when this is true.
+    backfill_offsite: bool = False
 
     @property
     def zone(self) -> ZoneInfo:
@@ -134,6 +139,9 @@ class Config:
     def secrets(self) -> tuple[str, ...]:
         """Every secret value of every feed."""
         return tuple(s for feed in self.feeds for s in feed.request.secrets)
+
+    wayback_url: str = DEFAULT_WAYBACK_URL  # the Wayback Machine `backfill --wayback` asks
+    backfill_delay: float = DEFAULT_BACKFILL_DELAY
 
 
 class _Document:
@@ -446,6 +454,7 @@ FEED_KEYS: dict[str, Validator] = {
     "exclude": _patterns,
     "allow_private": _boolean,
     "secret_params": _text_list,
+    "backfill_offsite": _boolean,
 }
 # Keys about the run as a whole: meaningful in `defaults:` only.
 RUN_KEYS: dict[str, Validator] = {
@@ -453,6 +462,8 @@ RUN_KEYS: dict[str, Validator] = {
     "per_host": _number(1, integer=True),
     "index": _boolean,
     "workers": _number(0, integer=True),
+    "wayback_url": _web_url,
+    "backfill_delay": _number(0),
 }
 FEED_ONLY_KEYS: dict[str, Validator] = {"name": _text, "url": _web_url}
 TOP_KEYS = ("feeds", "defaults")

@@ -209,7 +209,9 @@ def front_matter(
 ) -> dict[str, Any]:
     """The keys of the feed's flavour in a fixed order, then its `extra:` keys."""
     matter = _present(FLAVORS[feed.flavor](entry, feed, title, date, image))
-    return matter | dict(feed.extra)
+    # Only an entry found elsewhere than in its feed (a Wayback Machine snapshot) has an
+    # origin: every other entry's front matter stays as it was.
+    return matter | dict(entry.origin) | dict(feed.extra)
 
 
 def render(matter: dict[str, Any], body: str) -> str:

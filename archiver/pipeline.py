@@ -14,7 +14,7 @@ import contextlib
 import functools
 import hashlib
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -124,6 +124,17 @@ def rebuild_index(
     return archive.write_pages(pages)
 
 
+@dataclass(frozen=True)
+class ArchivedEntries:
+    """What archiving a list of entries did (Run.archive_entries)."""
+
+    written: tuple[CatalogEntry, ...]
+    seen: int  # already archived
+    filtered: int
+    failures: int  # entries that could not be converted (each a warning)
+    warnings: tuple[str, ...]
+
+
 @dataclass
 class _Run:
     """What one run shares between its feeds: the archive, its index and its state."""
@@ -212,43 +223,11 @@ class _Run:
             warnings.append(
                 f"moved permanently to {fetched.permanent_redirect}; update its url in the config"
             )
-        # Ids are checked before any conversion: what is archived costs nothing more,
-        # and of entries sharing an id the first wins.
-        fresh: dict[str, Entry] = {}
-        filtered = 0
-        for entry in parsed.entries:
-            if entry.id in self.index or entry.id in fresh:
-                continue
-            if keeps(feed, entry):
-                fresh[entry.id] = entry
-            else:
-                filtered += 1  # never written, and looked at again next time
-        seen = len(parsed.entries) - len(fresh) - filtered
-        entries = list(fresh.values())
-        if feed.fulltext:
-            entries = await _with_full_text(entries, feed, tools, warnings)
-        converted = await tools.workers.convert(entries, feed, parsed, self.started)
-        failures = [c for c in converted if isinstance(c, str)]
-        documents = [c for c in converted if isinstance(c, Document)]
-        warnings += failures
-        if feed.images == "download" and not self.dry_run:
-            documents, image_warnings = await tools.images.keep(documents, feed)
-            warnings += image_warnings
-
+        entries, seen, filtered = self._fresh(feed, parsed.entries)
+        documents, failures = await self._convert(feed, parsed, entries, tools, warnings)
         updated, revised = await self._republished(feed, parsed, tools, warnings)
-        new_documents = []
-        for document in documents:
-            if document.id in self.index:
-                seen += 1  # the same article came through another feed meanwhile
-            else:
-                self.index.add(document.id)
-                self.written_paths[document.id] = document.relpath
-                new_documents.append(document)
-        written = [CatalogEntry(d.id, d.relpath, d.title, feed.name, d.date) for d in new_documents]
-        if not self.dry_run:
-            files = [(d.relpath, d.text) for d in new_documents]
-            digests = {d.id: first_written(d) for d in new_documents}
-            await self._in_writer(self._write, files, written, digests)
+        written, seen_meanwhile = await self._write_new(feed, documents)
+        seen += seen_meanwhile
         state = self._state_after(feed, fetched)
         if failures:
             # Forget the validators so the skipped entries are tried again next run.
@@ -269,6 +248,76 @@ class _Run:
             bytes=len(fetched.body),
             body_sha256=None if failures else digest,
         )
+
+    async def archive_entries(
+        self, feed: FeedConfig, parsed: ParsedFeed, entries: Sequence[Entry], tools: _Tools
+    ) -> ArchivedEntries:
+        """Archive `entries` (of the document `parsed`) as a run archives a feed's new
+        ones, archived entries left as they are: the seam `archiver backfill` writes through."""
+        warnings: list[str] = []
+        fresh, seen, filtered = self._fresh(feed, entries)
+        documents, failures = await self._convert(feed, parsed, fresh, tools, warnings)
+        written, seen_meanwhile = await self._write_new(feed, documents)
+        return ArchivedEntries(
+            tuple(written), seen + seen_meanwhile, filtered, len(failures), tuple(warnings)
+        )
+
+    def _fresh(self, feed: FeedConfig, entries: Sequence[Entry]) -> tuple[list[Entry], int, int]:
+        """(the entries to convert, how many are archived, how many the filters leave out)."""
+        # Ids are checked before any conversion: what is archived costs nothing more,
+        # and of entries sharing an id the first wins.
+        fresh: dict[str, Entry] = {}
+        filtered = 0
+        for entry in entries:
+            if entry.id in self.index or entry.id in fresh:
+                continue
+            if keeps(feed, entry):
+                fresh[entry.id] = entry
+            else:
+                filtered += 1  # never written, and looked at again next time
+        seen = len(entries) - len(fresh) - filtered
+        return list(fresh.values()), seen, filtered
+
+    async def _convert(
+        self,
+        feed: FeedConfig,
+        parsed: ParsedFeed,
+        entries: list[Entry],
+        tools: _Tools,
+        warnings: list[str],
+    ) -> tuple[list[Document], list[str]]:
+        """The entries' documents (their images kept, if the feed asks), and the failures."""
+        if feed.fulltext:
+            entries = await _with_full_text(entries, feed, tools, warnings)
+        converted = await tools.workers.convert(entries, feed, parsed, self.started)
+        failures = [c for c in converted if isinstance(c, str)]
+        documents = [c for c in converted if isinstance(c, Document)]
+        warnings += failures
+        if feed.images == "download" and not self.dry_run:
+            documents, image_warnings = await tools.images.keep(documents, feed)
+            warnings += image_warnings
+        return documents, failures
+
+    async def _write_new(
+        self, feed: FeedConfig, documents: list[Document]
+    ) -> tuple[list[CatalogEntry], int]:
+        """Write the documents not archived meanwhile, with their catalog lines; (what was
+        written, how many were archived meanwhile)."""
+        seen = 0
+        new_documents = []
+        for document in documents:
+            if document.id in self.index:
+                seen += 1  # the same article came through another feed meanwhile
+            else:
+                self.index.add(document.id)
+                self.written_paths[document.id] = document.relpath
+                new_documents.append(document)
+        written = [CatalogEntry(d.id, d.relpath, d.title, feed.name, d.date) for d in new_documents]
+        if not self.dry_run:
+            files = [(d.relpath, d.text) for d in new_documents]
+            digests = {d.id: first_written(d) for d in new_documents}
+            await self._in_writer(self._write, files, written, digests)
+        return written, seen
 
     async def _republished(
         self, feed: FeedConfig, parsed: ParsedFeed, tools: _Tools, warnings: list[str]
@@ -622,3 +671,67 @@ async def run_async(
         except StoreError as exc:
             report.aborted = report.aborted or str(exc)
     return report
+
+
+@dataclass
+class Session:
+    """A run's archive and tools, for a command that archives entries found elsewhere than
+    in a feed's live document (`archiver backfill`): entries go through the same ids,
+    conversion and writes as a run's, by the same code."""
+
+    archive: Archive
+    fetcher: Fetcher
+    _run: _Run
+    _tools: _Tools
+    written: list[CatalogEntry] = field(default_factory=list)
+
+    async def parse(self, fetched: FetchResult) -> ParsedFeed:
+        """The document's entries; ParseError or FeedError when it is no feed we can read."""
+        return await self._tools.workers.parse(fetched)
+
+    async def archive_entries(
+        self, feed: FeedConfig, parsed: ParsedFeed, entries: Sequence[Entry]
+    ) -> ArchivedEntries:
+        """Archive the entries not archived yet; on disk when this returns."""
+        async with self._tools.slots:
+            archived = await self._run.archive_entries(feed, parsed, entries, self._tools)
+        self.written.extend(archived.written)
+        return archived
+
+
+@contextlib.asynccontextmanager
+async def open_session(
+    config: Config,
+    feeds: Sequence[FeedConfig],
+    *,
+    output: Path,
+    dry_run: bool = False,
+    release_workers: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
+    sleep: Sleep = asyncio.sleep,
+    clock: Clock = utcnow,
+) -> AsyncIterator[Session]:
+    """The archive locked (unless `dry_run`), its ids read and the tools ready; on the way
+    out, the index pages of the months written to. LockHeldError, StoreError."""
+    archive = Archive(output)
+    with contextlib.ExitStack() as stack:
+        if not dry_run:
+            stack.enter_context(archive.lock())
+        writer = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="archiver-writer"))
+        scan = functools.partial(archive.archived_ids, remove_temporary=not dry_run)
+        index_scan = asyncio.get_running_loop().run_in_executor(writer, scan)
+        await index_scan
+        run = _Run(archive, index_scan, {}, {}, dry_run, clock(), writer)
+        tools_context = _open_tools(
+            config, archive, list(feeds), transport=transport, sleep=sleep, clock=clock
+        )
+        async with tools_context as tools:
+            session = Session(archive, tools.fetcher, run, tools)
+            try:
+                yield session
+            finally:
+                if release_workers:
+                    tools.workers.release()
+        if config.index and session.written and not dry_run:
+            months = {month_of(entry) for entry in session.written}
+            rebuild_index(archive, archive.scan_ids(remove_temporary=False), months)
