@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from archiver.config import DEFAULT_MAX_PAGES, Config, FeedConfig
+from archiver.config import DEFAULT_MAX_PAGES, Access, Config, FeedConfig
 from archiver.errors import FeedError, FetchError
 from archiver.fetch import PAGE, Clock, Sleep, private_address_problem
 from archiver.models import CatalogEntry, Entry, FetchResult, ParsedFeed, utcnow
@@ -428,13 +428,18 @@ class _FeedWalker:
         """A page of the feed's history: the fetcher's limits, retries and Retry-After,
         one request at a time per host. A page the feed's own site does not serve is
         guarded against private addresses as any address from feed content is."""
-        feed = replace(self.feed, url=url)
+        access = self.feed.request
         if wayback:
-            feed = replace(feed, headers=())  # the feed's cookies are not the archive's
-        elif off_site(url, self._hosts()) and not self.feed.allow_private:
-            problem = await private_address_problem(url, PAGE)
-            if problem:
-                raise FetchError(problem)
+            access = Access(url)  # the feed's headers and credentials are not the archive's
+        elif off_site(url, self._hosts()):
+            if not self.feed.allow_private:
+                problem = await private_address_problem(url, PAGE)
+                if problem:
+                    raise FetchError(problem)
+            access = Access(url, headers=access.headers)  # credentials stay with the feed
+        else:
+            access = replace(access, url=url)
+        feed = replace(self.feed, url=url, access=access)
         return await self.pacer.fetch(host_of(url), lambda: self.session.fetcher.fetch(feed, None))
 
     def _hosts(self) -> set[str]:
@@ -465,6 +470,14 @@ class _FeedWalker:
         return kept, len(kept) < len(parsed.entries)
 
     async def run(self) -> None:
+        if self.feed.request.url != self.feed.url:
+            # The pages of its history would be built from, and recorded with, an address
+            # that shows the secret's marker, not the secret.
+            self.report.error = (
+                "its url holds a secret (${NAME}, a password or a credential parameter): "
+                "backfill walks only feeds whose address holds none"
+            )
+            return
         try:
             fetched = await self.pacer.fetch(
                 host_of(self.feed.url), lambda: self.session.fetcher.fetch(self.feed, None)

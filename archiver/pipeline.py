@@ -734,4 +734,5 @@ async def open_session(
                     tools.workers.release()
         if config.index and session.written and not dry_run:
             months = {month_of(entry) for entry in session.written}
-            rebuild_index(archive, archive.scan_ids(remove_temporary=False), months)
+            form = page_form(feed.flavor for feed in config.feeds)
+            rebuild_index(archive, archive.scan_ids(remove_temporary=False), months, form)
