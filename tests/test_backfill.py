@@ -30,12 +30,12 @@ from archiver.backfill import (
     parse_cdx,
     with_query,
 )
-from archiver.cli import EXIT_FEED_FAILED, EXIT_OK, EXIT_USAGE, main
+from archiver.cli import EXIT_FEED_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, main
 from archiver.config import parse_config
 from archiver.errors import ConfigError
 from archiver.models import Entry, ParsedFeed
 from archiver.parse import parse_feed
-from archiver.store import id_from_name
+from archiver.store import Archive, id_from_name
 
 from .conftest import REPO_ROOT, FeedServer, Reply, Request, write_config
 
@@ -587,6 +587,26 @@ def test_pages_of_one_host_are_paced_by_backfill_delay(server: FeedServer, tmp_p
     no_delay = text.replace("defaults:\n", "defaults:\n  backfill_delay: 0\n")
     run_backfill(no_delay, tmp_path / "o2", sleeps)
     assert sleeps == []
+
+
+def test_retry_after_is_honoured_between_pages(server: FeedServer, tmp_path: Path) -> None:
+    feed = archive_chain(server)
+    body = server.routes["/a/2.xml"](Request("", {})).body
+    server.sequence("/a/2.xml", [Reply(429, headers={"Retry-After": "7"}), Reply(200, body)])
+    sleeps: list[float] = []
+    text = f"defaults:\n  backfill_delay: 0\nfeeds:\n  - name: blog\n    url: {feed}\n"
+    run_backfill(text, tmp_path / "out", sleeps)
+    assert sleeps == [7.0]
+    assert set(archived(tmp_path / "out")) == posts(range(13))
+
+
+def test_another_run_holding_the_lock_means_status_3(server: FeedServer, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with Archive(out).lock():
+        code, _, stderr = backfill(config_for(tmp_path, archive_chain(server)), out)
+    assert code == EXIT_LOCKED
+    assert "another run holds the lock" in stderr
+    assert server.requests == []
 
 
 def test_max_pages_bounds_a_walk_and_the_next_goes_on(server: FeedServer, tmp_path: Path) -> None:
