@@ -406,8 +406,9 @@ def test_a_paged_atom_feed(server: FeedServer, tmp_path: Path) -> None:
     assert "blog: 2 pages via next, 10 entries, 10 new" in stdout
     assert set(archived(out)) == posts(range(10))
     server.requests.clear()
-    code, _, _ = backfill(config, out)
+    code, _, stderr = backfill(config, out)
     assert hits(server) == ["/p/1"]  # only the newest page, which can grow
+    assert stderr == ""  # a walk done is not walked again, and no loop is found in it
 
 
 def test_a_json_feed_with_next_url(server: FeedServer, tmp_path: Path) -> None:
