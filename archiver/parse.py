@@ -49,18 +49,20 @@ def parse_feed(
 
 
 def _separate_shared_guids(feed: ParsedFeed) -> ParsedFeed:
-    """Give distinct entries that share a guid (and have no article link) ids of their own.
+    """Give distinct entries that share a guid (and no one article link) ids of their own.
 
     Entries sharing an article link are one article, the first wins (the seed's
-    two items). But a guid shared by entries with different titles or text is a
-    broken feed, not a duplicate: each of those entries is kept.
+    two items). But a guid shared by entries with different titles or text, and
+    no one article link, is a broken feed, not a duplicate: each entry is kept.
     """
     first_by_id: dict[str, Entry] = {}
     entries = []
     for entry in feed.entries:
         first = first_by_id.setdefault(entry.id, entry)
         distinct = (entry.title, entry.content) != (first.title, first.content)
-        if first is not entry and distinct and article_key(entry.link, feed.home_url) is None:
+        article = article_key(entry.link, feed.home_url)
+        one_article = article is not None and article == article_key(first.link, feed.home_url)
+        if first is not entry and distinct and not one_article:
             own_id = short_hash("\n".join((entry.id, entry.title or "", entry.content)))
             entries.append(replace(entry, id=own_id))
         else:

@@ -354,3 +354,49 @@ def test_buffered_text_reads_as_expat_piece_by_piece_did(titles: list[str], html
         mock.patch.object(feedparser.api, "PREFERRED_XML_PARSERS", ["xml.sax.expatreader"]),
     ):
         assert parse(body) == buffered
+
+
+# --- issue 13: nothing an entry carries is lost -------------------------------------
+
+
+def atom(entries: str) -> bytes:
+    return (
+        "<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'><title>Blog</title>"
+        f"<link href='https://example.org/'/><id>tag:example.org,2024:feed</id>{entries}</feed>"
+    ).encode()
+
+
+def test_atom_id_that_is_no_url_before_the_link_keeps_the_link() -> None:
+    (entry,) = parse(
+        atom(
+            "<entry><id>tag:example.org,2024:post-1</id><title>Hello</title>"
+            "<link rel='alternate' href='https://example.org/posts/hello'/>"
+            "<updated>2024-01-02T03:04:05Z</updated></entry>"
+        ),
+        "application/atom+xml",
+    )
+    assert entry.link == "https://example.org/posts/hello"
+    assert entry.id == url_id("https://example.org/posts/hello")
+
+
+def test_rss_guid_that_is_no_url_before_the_link_keeps_the_link() -> None:
+    (entry,) = parse(rss("<item><guid>p-1</guid><link>/posts/1</link><title>T</title></item>"))
+    assert entry.link == "https://example.org/posts/1"
+
+
+def test_a_guid_that_is_no_url_is_still_no_link() -> None:
+    (entry,) = parse(rss("<item><guid>p-1</guid><title>T</title></item>"))
+    assert entry.link is None
+
+
+def test_entries_sharing_a_guid_with_links_of_their_own_are_both_kept() -> None:
+    first, second = parse(
+        atom(
+            "<entry><id>tag:x,1:a</id><title>One</title><link href='https://example.org/1'/>"
+            "</entry><entry><id>tag:x,1:a</id><title>Two</title>"
+            "<link href='https://example.org/2'/></entry>"
+        ),
+        "application/atom+xml",
+    )
+    assert first.id != second.id
+    assert (first.link, second.link) == ("https://example.org/1", "https://example.org/2")
