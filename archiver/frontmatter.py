@@ -105,6 +105,8 @@ def _hugo(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str
         ("categories", list(feed.categories)),
         ("tags", list(entry.tags)),
         ("images", [image] if image else None),
+        # gohugo.io/content-management/summaries: a front matter `summary` is the
+        # page's .Summary, before the automatic one (`description` is for <meta>).
         ("summary", entry.summary),
         ("params", params),
     ]
@@ -123,6 +125,7 @@ def _jekyll(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: s
         ("tags", list(entry.tags)),
         ("author", entry.author),
         ("image", image),
+        # jekyllrb.com/docs/posts: an `excerpt` in front matter replaces post.excerpt.
         ("excerpt", entry.summary),
         ("source_url", entry.link),
         ("id", entry.id),
@@ -147,7 +150,7 @@ def _hexo(entry: Entry, feed: FeedConfig, title: str, date: datetime, image: str
         ("date", iso_date(date, zone)),
         ("updated", iso_date(updated, zone) if updated else None),
         ("thumbnail", image),
-        ("excerpt", entry.summary),
+        ("excerpt", entry.summary),  # hexo.io/docs/front-matter: "page excerpt in plain text"
         ("source_url", entry.link),
         ("id", entry.id),
         ("duration", entry.duration),

@@ -54,7 +54,7 @@ def extract_article(page: bytes, url: str) -> str | None:
 
 
 def with_article(entry: Entry, article: str, page_url: str) -> Entry:
-    """The entry with the page's article as its content and the feed's text as summary."""
+    """The entry with the page's article as its content; its summary, else the feed's text."""
     plain = entry.content_type == "text/plain"
     feed_text = entry.content if plain else _plain_text(entry.content)
     return replace(
@@ -62,7 +62,8 @@ def with_article(entry: Entry, article: str, page_url: str) -> Entry:
         content=article,
         content_type="text/html",
         content_base=page_url,
-        summary=excerpt(feed_text, SUMMARY_CHARS) or None,
+        # A summary of the feed's own stays; else the feed's text, cut, stands for one.
+        summary=entry.summary or excerpt(feed_text, SUMMARY_CHARS) or None,
     )
 
 

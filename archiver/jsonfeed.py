@@ -14,6 +14,7 @@ from typing import Any
 
 from archiver.errors import ParseError
 from archiver.models import Enclosure, Entry, ParsedFeed
+from archiver.summary import distinct_summary
 from archiver.text import clean_line
 from archiver.urls import entry_id, is_web_url, resolve
 
@@ -125,7 +126,7 @@ def _entry(item: dict[str, Any], feed: dict[str, Any], *, feed_url: str, id_url:
         content=content or "",
         content_type=content_type,
         content_base=link or feed_url,
-        summary=_text(item, "summary"),
+        summary=distinct_summary(_text(item, "summary"), "text/plain", content or "", content_type),
         images=tuple(dict.fromkeys(resolve(feed_url, i) for i in images if i)),
         enclosures=attachments,
         duration=str(int(seconds)) if seconds else None,

@@ -17,10 +17,10 @@ from archiver import jsonfeed, saxdriver
 from archiver.convert import parse_html
 from archiver.errors import ParseError
 from archiver.models import Enclosure, Entry, ParsedFeed, header
+from archiver.summary import HTML_TYPES, distinct_summary
 from archiver.text import clean_line
 from archiver.urls import article_key, entry_id, is_web_url, resolve, short_hash
 
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 FEED_LINK_TYPES = (
     "application/rss+xml",
     "application/atom+xml",
@@ -222,22 +222,27 @@ def _datetime(parsed: time.struct_time | None) -> datetime | None:
         return None
 
 
-def _richest_content(raw: Any, feed_url: str) -> tuple[str, str, str | None]:
-    """(html or text, its type, its base URL): full content before the summary."""
-    candidates = list(raw.get("content") or [])
-    if raw.get("summary_detail"):
-        candidates.append(raw["summary_detail"])
-    best: Any = None
-    for detail in candidates:
-        value = detail.get("value") or ""
-        if value.strip() and (best is None or len(value) > len(best.get("value") or "")):
-            best = detail
-    if best is None:
+def _content(raw: Any, feed_url: str) -> tuple[str, str, str | None]:
+    """(html or text, its type, its base URL): the entry's content, else its summary."""
+    contents = [c for c in raw.get("content") or [] if (c.get("value") or "").strip()]
+    summary = raw.get("summary_detail") or {}
+    # Of several contents (Atom's <content> beside an xhtml:body), the fullest.
+    best = max(contents, key=lambda c: len(c["value"]), default=summary)
+    if not (best.get("value") or "").strip():
         return "", "text/html", None
-    kind = (best.get("type") or "text/html").lower()
-    kind = "text/plain" if kind == "text/plain" else "text/html"
     base = best.get("base")
-    return best["value"], kind, resolve(feed_url, base) if base else None
+    return best["value"], _text_type(best), resolve(feed_url, base) if base else None
+
+
+def _text_type(detail: Any) -> str:
+    return "text/plain" if (detail.get("type") or "").lower() == "text/plain" else "text/html"
+
+
+def _summary(raw: Any, body: str, body_type: str) -> str | None:
+    # feedparser copies a content into the summary when the entry has no summary
+    # of its own; distinct_summary then finds it reads as the body does.
+    detail = raw.get("summary_detail") or {}
+    return distinct_summary(detail.get("value"), _text_type(detail), body, body_type)
 
 
 def _title(raw: Any) -> str | None:
@@ -303,7 +308,7 @@ def _enclosures(raw: Any, base: str) -> tuple[Enclosure, ...]:
 
 
 def _entry(raw: Any, *, feed_url: str, home_url: str | None, id_url: str) -> Entry:
-    content, content_type, base = _richest_content(raw, feed_url)
+    content, content_type, base = _content(raw, feed_url)
     guid = clean_line(raw.get("id"))
     link = raw.get("link")
     if raw.get("guidislink") and not is_web_url(guid) and link == raw.get("id"):
@@ -334,6 +339,7 @@ def _entry(raw: Any, *, feed_url: str, home_url: str | None, id_url: str) -> Ent
         content=content,
         content_type=content_type,
         content_base=base or feed_url,  # RFC 4287: the document, not the entry link
+        summary=_summary(raw, content, content_type),
         images=tuple(dict.fromkeys(_images(raw, base or feed_url))),
         enclosures=_enclosures(raw, base or feed_url),
         duration=clean_line(raw.get("itunes_duration")),

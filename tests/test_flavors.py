@@ -149,3 +149,44 @@ def test_obsidian_tag(name: str, tag: str) -> None:
 def test_flavor_and_extra_errors(settings: str, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         parse_config(f"feeds:\n  - name: f\n    url: https://e.org/f\n{settings}")
+
+
+SUMMARY_KEYS = {
+    "default": "summary",
+    "hugo": "summary",
+    "jekyll": "excerpt",
+    "hexo": "excerpt",
+    "obsidian": "summary",
+}
+
+
+@pytest.mark.parametrize(("flavor", "key"), sorted(SUMMARY_KEYS.items()))
+def test_each_flavour_keeps_the_summary_beside_the_content(
+    server: FeedServer, tmp_path: Path, flavor: str, key: str
+) -> None:
+    feed = (
+        b"<?xml version='1.0'?><rss version='2.0'"
+        b" xmlns:content='http://purl.org/rss/1.0/modules/content/'><channel><title>B</title>"
+        b"<link>https://example.org/</link><item><title>Post</title>"
+        b"<link>https://example.org/post</link>"
+        b"<description>&lt;p&gt;What the post is &lt;b&gt;about&lt;/b&gt;.&lt;/p&gt;</description>"
+        b"<content:encoded><![CDATA[<p>The whole post.</p>]]></content:encoded>"
+        b"</item></channel></rss>"
+    )
+    url = server.feed("/feed", feed)
+    config = write_config(
+        tmp_path / "feeds.yaml", f"feeds:\n  - name: blog\n    url: {url}\n    flavor: {flavor}\n"
+    )
+    site = tmp_path / "site"
+    assert (
+        main(
+            ["run", "--config", str(config), "--output", str(site)],
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+        == 0
+    )
+    (path,) = [p for p in site.rglob("*.md") if id_from_name(p.name)]
+    head, _, body = path.read_text(encoding="utf-8")[4:].partition("\n---\n")
+    assert yaml.safe_load(head)[key] == "What the post is about."
+    assert "The whole post." in body and "about" not in body

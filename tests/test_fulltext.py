@@ -177,3 +177,19 @@ def entry(content: str, link: str | None = "https://e.org/a") -> Entry:
 def test_wants_full_text(content: str, mode: bool | str, wanted: bool) -> None:
     assert wants_full_text(entry(content), mode) is wanted
     assert wants_full_text(entry(content, link=None), mode) is False
+
+
+def test_a_summary_of_the_feeds_own_survives_the_article(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    link = server.always("/story", Reply(200, page("Budget"), {"Content-Type": "text/html"}))
+    body = (
+        "<rss version='2.0' xmlns:content='http://purl.org/rss/1.0/modules/content/'><channel>"
+        f"<title>t</title><item><title>budget</title><link>{link}</link>"
+        "<description>In one line: the budget.</description>"
+        "<content:encoded>The committee met. Read more</content:encoded></item></channel></rss>"
+    ).encode()
+    files, _ = run(server, tmp_path, body, "    fulltext: true\n    allow_private: true\n")
+    matter, text = split(next(iter(files.values())))
+    assert matter["summary"] == "In one line: the budget."
+    assert "Paragraph 5 of Budget" in text

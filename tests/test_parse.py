@@ -400,3 +400,63 @@ def test_entries_sharing_a_guid_with_links_of_their_own_are_both_kept() -> None:
     )
     assert first.id != second.id
     assert (first.link, second.link) == ("https://example.org/1", "https://example.org/2")
+
+
+def test_rdf_item_keeps_content_as_body_and_description_as_summary() -> None:
+    body = (
+        b"<?xml version='1.0'?><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'"
+        b" xmlns='http://purl.org/rss/1.0/' xmlns:content='http://purl.org/rss/1.0/modules/content/'>"
+        b"<channel rdf:about='https://example.org/'><title>B</title><link>https://example.org/</link>"
+        b"</channel><item rdf:about='https://example.org/1'><title>T</title>"
+        b"<link>https://example.org/1</link>"
+        b"<description>A long description, &lt;b&gt;longer&lt;/b&gt; than the content itself"
+        b" ever is, about the post.</description>"
+        b"<content:encoded><![CDATA[<p>Short <em>body</em>.</p>]]></content:encoded>"
+        b"</item></rdf:RDF>"
+    )
+    (entry,) = parse(body, "application/rdf+xml")
+    assert entry.content == "<p>Short <em>body</em>.</p>"
+    assert entry.summary == (
+        "A long description, longer than the content itself ever is, about the post."
+    )
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        # Only a description: it is the body.
+        "<description>&lt;p&gt;All there is.&lt;/p&gt;</description>",
+        # The same text twice, as feedparser also reports content with no summary.
+        "<description>All there is.</description>"
+        "<content:encoded><![CDATA[<p>All <b>there</b> is.</p>]]></content:encoded>",
+        "<content:encoded><![CDATA[<p>All there is.</p>]]></content:encoded>",
+    ],
+)
+def test_no_summary_when_it_reads_as_the_body(item: str) -> None:
+    (entry,) = parse(rss(f"<item><title>T</title><link>https://e.org/1</link>{item}</item>"))
+    assert "All" in entry.content
+    assert entry.summary is None
+
+
+def test_an_excerpt_that_begins_the_body_is_kept_too() -> None:
+    (entry,) = parse(
+        rss(
+            "<item><title>T</title><link>https://e.org/1</link>"
+            "<description>The start of it [&amp;#8230;]</description>"
+            "<content:encoded><![CDATA[<p>The start of it, and the rest.</p>]]></content:encoded>"
+            "</item>"
+        )
+    )
+    assert entry.summary == "The start of it […]"
+
+
+def test_atom_summary_beside_content() -> None:
+    (entry,) = parse(
+        atom(
+            "<entry><id>https://example.org/1</id><title>T</title>"
+            "<summary type='html'>&lt;p&gt;In short.&lt;/p&gt;</summary>"
+            "<content type='html'>&lt;p&gt;At length.&lt;/p&gt;</content></entry>"
+        ),
+        "application/atom+xml",
+    )
+    assert (entry.content, entry.summary) == ("<p>At length.</p>", "In short.")
