@@ -7,7 +7,9 @@ treated as absent rather than failing the whole feed.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -38,6 +40,23 @@ def _text(obj: Any, key: str) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+# A character reference, named or numeric, with its semicolon.
+_REFERENCE = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+
+
+def _decoded(text: str | None) -> str | None:
+    """Plain text with the HTML character references publishers put in it decoded.
+
+    JSON Feed's title, summary and names are plain text, yet "Mac Power Users &amp; …"
+    and "I&#039;m A Guest" are common. feedparser reads such RSS text as HTML (a
+    character reference makes it so) and a reader sees "&", "'": the same here. Each
+    reference is decoded once, so "&amp;amp;" reads "&amp;", and a bare "&" stays.
+    """
+    if text is None or "&" not in text:
+        return text
+    return _REFERENCE.sub(lambda match: html.unescape(match[0]), text)
+
+
 def _date(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -52,7 +71,7 @@ def _authors(item: dict[str, Any], feed: dict[str, Any]) -> str | None:
     for source in (item, feed):
         authors = source.get("authors")
         candidates = authors if isinstance(authors, list) else [source.get("author")]
-        names = [clean_line(_text(a, "name")) for a in candidates]
+        names = [clean_line(_decoded(_text(a, "name"))) for a in candidates]
         joined = ", ".join(n for n in names if n)
         if joined:
             return joined
@@ -61,9 +80,11 @@ def _authors(item: dict[str, Any], feed: dict[str, Any]) -> str | None:
 
 def _tags(item: dict[str, Any]) -> tuple[str, ...]:
     tags = item.get("tags")
+    if isinstance(tags, str):
+        tags = tags.split(",")  # "workflow,omnifocus": a list written as CSV
     if not isinstance(tags, list):
         return ()
-    cleaned = (clean_line(t) for t in tags if isinstance(t, str))
+    cleaned = (clean_line(_decoded(t)) for t in tags if isinstance(t, str))
     return tuple(dict.fromkeys(t for t in cleaned if t))
 
 
@@ -93,7 +114,7 @@ def _entry(item: dict[str, Any], feed: dict[str, Any], *, feed_url: str, id_url:
     content, content_type = (
         (html, "text/html") if html else (_text(item, "content_text"), "text/plain")
     )
-    title = clean_line(_text(item, "title"))
+    title = clean_line(_decoded(_text(item, "title")))
     published = _date(_text(item, "date_published"))
     updated = _date(_text(item, "date_modified"))
     images = [_text(item, "image"), _text(item, "banner_image")]
@@ -126,7 +147,9 @@ def _entry(item: dict[str, Any], feed: dict[str, Any], *, feed_url: str, id_url:
         content=content or "",
         content_type=content_type,
         content_base=link or feed_url,
-        summary=distinct_summary(_text(item, "summary"), "text/plain", content or "", content_type),
+        summary=distinct_summary(
+            _decoded(_text(item, "summary")), "text/plain", content or "", content_type
+        ),
         images=tuple(dict.fromkeys(resolve(feed_url, i) for i in images if i)),
         enclosures=attachments,
         duration=str(int(seconds)) if seconds else None,

@@ -17,7 +17,7 @@ from archiver import jsonfeed, saxdriver
 from archiver.convert import parse_html
 from archiver.errors import ParseError
 from archiver.models import Enclosure, Entry, ParsedFeed, header
-from archiver.summary import HTML_TYPES, distinct_summary
+from archiver.summary import HTML_TYPES, distinct_summary, plain_text
 from archiver.text import clean_line
 from archiver.urls import article_key, entry_id, is_web_url, resolve, short_hash
 
@@ -248,8 +248,11 @@ def _summary(raw: Any, body: str, body_type: str) -> str | None:
 def _title(raw: Any) -> str | None:
     title = raw.get("title")
     detail = raw.get("title_detail") or {}
-    if title and (detail.get("type") or "").lower() in HTML_TYPES and "<" in title:
-        title = parse_html(title).get_text(" ")
+    # RSS does not say whether a title is text or HTML: feedparser calls it HTML when
+    # it holds a tag or a character reference ("I&#039;m"), and such a title is read
+    # as a browser reads it. An Atom title says so itself (type="html").
+    if title and (detail.get("type") or "").lower() in HTML_TYPES:
+        title = plain_text(title, "text/html")
     return clean_line(title)
 
 
