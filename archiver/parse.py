@@ -261,15 +261,25 @@ _NAME_THEN_EMAIL = re.compile(r"^\s*(?P<name>[^<>]+?)\s*<[^\s<>]+@[^\s<>]+>\s*$"
 
 
 def _author(raw: Any) -> str | None:
+    """Every author the entry names (several dc:creator, a podcast's episode author
+    and its itunes:author), each once, in the feed's order."""
     detail = raw.get("author_detail") or {}
-    text = raw.get("author")
-    name, email = detail.get("name"), detail.get("email")
-    if text and email and text != f"{name} ({email})":
-        # feedparser split an RSS "email (Name)" string itself, and its email
-        # pattern cuts long top-level domains (.industries) in half: redo it.
-        match = _EMAIL_THEN_NAME.match(text) or _NAME_THEN_EMAIL.match(text)
-        return clean_line(match["name"] if match else text)
-    return clean_line(name or text)
+    names = []
+    for author in raw.get("authors") or [detail]:
+        name = author.get("name") or author.get("email")
+        if author.get("email") and author == detail:
+            name = _name_of(raw.get("author"), detail) or name
+        names.append(clean_line(name))
+    return ", ".join(dict.fromkeys(n for n in names if n)) or clean_line(raw.get("author"))
+
+
+def _name_of(text: str | None, detail: Any) -> str | None:
+    """The name in an RSS "email (Name)" author, where feedparser split it wrongly:
+    its email pattern cuts long top-level domains (.industries) in half."""
+    if not text or text == f"{detail.get('name')} ({detail.get('email')})":
+        return None
+    match = _EMAIL_THEN_NAME.match(text) or _NAME_THEN_EMAIL.match(text)
+    return match["name"] if match else text
 
 
 def _tags(raw: Any) -> tuple[str, ...]:

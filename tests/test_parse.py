@@ -402,6 +402,67 @@ def test_entries_sharing_a_guid_with_links_of_their_own_are_both_kept() -> None:
     assert (first.link, second.link) == ("https://example.org/1", "https://example.org/2")
 
 
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("I&amp;#039;m A Guest", "I'm A Guest"),
+        ("Mac Power Users &amp;amp; more", "Mac Power Users & more"),
+        ("a &amp;amp;amp; b", "a &amp; b"),  # decoded once, as a browser would
+        ("Tom &amp; Jerry", "Tom & Jerry"),
+        ("x &lt;em&gt;y&lt;/em&gt; z", "x y z"),
+    ],
+)
+def test_rss_titles_feedparser_calls_html_read_as_text(title: str, expected: str) -> None:
+    (entry,) = parse(rss(f"<item><title>{title}</title><link>https://e.org/1</link></item>"))
+    assert entry.title == expected
+
+
+def json_item(**fields: object) -> bytes:
+    item = {"id": "1", "url": "https://example.org/j/1", **fields}
+    return json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [item]}).encode()
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Mac Power Users &amp; Friends", "Mac Power Users & Friends"),
+        ("I&#039;m A Guest", "I'm A Guest"),
+        ("caf&#xE9; &eacute;t&eacute;", "café été"),
+        ("&amp;amp; stays &amp;", "&amp; stays &"),
+        ("AT&T & R&D; &bogus; fish&chips", "AT&T & R&D; &bogus; fish&chips"),
+        ("<b>bold</b> is text in JSON Feed", "<b>bold</b> is text in JSON Feed"),
+    ],
+)
+def test_json_feed_title_character_references_are_decoded_once(title: str, expected: str) -> None:
+    (entry,) = parse_feed(json_item(title=title), url=FEED_URL, headers={}).entries
+    assert entry.title == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"))))
+def test_a_json_feed_title_escaped_once_reads_back_as_written(text: str) -> None:
+    (entry,) = parse_feed(
+        json_item(title=escape(text, {'"': "&quot;", "'": "&#039;"})), url=FEED_URL, headers={}
+    ).entries
+    assert entry.title == (" ".join(text.split()) or None)
+
+
+def test_json_feed_author_names_summary_and_tags_are_decoded() -> None:
+    (entry,) = parse_feed(
+        json_item(
+            content_text="The body.",
+            summary="Q&amp;A with Jo",
+            authors=[{"name": "Simon &amp; Garfunkel"}],
+            tags="workflow,omnifocus, mac &amp; ios",
+        ),
+        url=FEED_URL,
+        headers={},
+    ).entries
+    assert entry.author == "Simon & Garfunkel"
+    assert entry.summary == "Q&A with Jo"
+    assert entry.tags == ("workflow", "omnifocus", "mac & ios")
+
+
 def test_rdf_item_keeps_content_as_body_and_description_as_summary() -> None:
     body = (
         b"<?xml version='1.0'?><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'"
@@ -462,62 +523,16 @@ def test_atom_summary_beside_content() -> None:
     assert (entry.content, entry.summary) == ("<p>At length.</p>", "In short.")
 
 
-@pytest.mark.parametrize(
-    ("title", "expected"),
-    [
-        ("I&amp;#039;m A Guest", "I'm A Guest"),
-        ("Mac Power Users &amp;amp; more", "Mac Power Users & more"),
-        ("a &amp;amp;amp; b", "a &amp; b"),  # decoded once, as a browser would
-        ("Tom &amp; Jerry", "Tom & Jerry"),
-        ("x &lt;em&gt;y&lt;/em&gt; z", "x y z"),
-    ],
-)
-def test_rss_titles_feedparser_calls_html_read_as_text(title: str, expected: str) -> None:
-    (entry,) = parse(rss(f"<item><title>{title}</title><link>https://e.org/1</link></item>"))
-    assert entry.title == expected
-
-
-def json_item(**fields: object) -> bytes:
-    item = {"id": "1", "url": "https://example.org/j/1", **fields}
-    return json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [item]}).encode()
-
-
-@pytest.mark.parametrize(
-    ("title", "expected"),
-    [
-        ("Mac Power Users &amp; Friends", "Mac Power Users & Friends"),
-        ("I&#039;m A Guest", "I'm A Guest"),
-        ("caf&#xE9; &eacute;t&eacute;", "café été"),
-        ("&amp;amp; stays &amp;", "&amp; stays &"),
-        ("AT&T & R&D; &bogus; fish&chips", "AT&T & R&D; &bogus; fish&chips"),
-        ("<b>bold</b> is text in JSON Feed", "<b>bold</b> is text in JSON Feed"),
-    ],
-)
-def test_json_feed_title_character_references_are_decoded_once(title: str, expected: str) -> None:
-    (entry,) = parse_feed(json_item(title=title), url=FEED_URL, headers={}).entries
-    assert entry.title == expected
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"))))
-def test_a_json_feed_title_escaped_once_reads_back_as_written(text: str) -> None:
-    (entry,) = parse_feed(
-        json_item(title=escape(text, {'"': "&quot;", "'": "&#039;"})), url=FEED_URL, headers={}
-    ).entries
-    assert entry.title == (" ".join(text.split()) or None)
-
-
-def test_json_feed_author_names_summary_and_tags_are_decoded() -> None:
-    (entry,) = parse_feed(
-        json_item(
-            content_text="The body.",
-            summary="Q&amp;A with Jo",
-            authors=[{"name": "Simon &amp; Garfunkel"}],
-            tags="workflow,omnifocus, mac &amp; ios",
-        ),
-        url=FEED_URL,
-        headers={},
-    ).entries
-    assert entry.author == "Simon & Garfunkel"
-    assert entry.summary == "Q&A with Jo"
-    assert entry.tags == ("workflow", "omnifocus", "mac & ios")
+def test_every_author_is_kept() -> None:
+    (entry,) = parse(
+        rss(
+            "<item><title>T</title><link>https://e.org/1</link>"
+            "<dc:creator>Ann One</dc:creator><dc:creator>Bob Two</dc:creator>"
+            "<itunes:author>The Show</itunes:author></item>"
+        ).replace(
+            b"<rss ",
+            b"<rss xmlns:dc='http://purl.org/dc/elements/1.1/'"
+            b" xmlns:itunes='http://www.itunes.com/dtds/podcast-1.0.dtd' ",
+        )
+    )
+    assert entry.author == "Ann One, Bob Two, The Show"
