@@ -16,8 +16,8 @@ from archiver.convert import parse_html
 from archiver.text import clean_line
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-# Elements that end a line when shown: their text must not run into the next word's.
 _TAG = re.compile(r"<[^>]*>")
+# Elements that end a line when shown: their text must not run into the next word's.
 _BREAK = re.compile(
     r"<(?=/?(br|p|div|li|d[dt]|t[rdh]|blockquote|pre|figcaption|h[1-6]|[ou]l|table|section"
     r"|article|hr)\b)",
@@ -31,6 +31,7 @@ def plain_text(value: str, content_type: str) -> str:
         return clean_line(value) or ""
     if "<" not in value:
         return clean_line(html.unescape(value)) or ""
+    # get_text leaves out what a browser does not show: scripts and styles.
     return clean_line(parse_html(_BREAK.sub(" <", value)).get_text()) or ""
 
 

@@ -499,6 +499,18 @@ def test_no_summary_when_it_reads_as_the_body(item: str) -> None:
     assert entry.summary is None
 
 
+def test_a_summary_is_the_text_a_reader_sees() -> None:
+    (entry,) = parse(
+        rss(
+            "<item><title>T</title><link>https://e.org/1</link>"
+            "<description><![CDATA[<p>One</p><p>two<br>three</p><script>run()</script>"
+            "<style>p{}</style><b>fo</b>ur &amp; more]]></description>"
+            "<content:encoded><![CDATA[<p>The body.</p>]]></content:encoded></item>"
+        )
+    )
+    assert entry.summary == "One two three four & more"
+
+
 def test_an_excerpt_that_begins_the_body_is_kept_too() -> None:
     (entry,) = parse(
         rss(
