@@ -75,6 +75,9 @@ class Entry:
     # Where an entry came from when not from the feed itself, for its front matter:
     # (("via", "wayback"), ("snapshot", ISO time)) for a Wayback Machine snapshot.
     origin: tuple[tuple[str, str], ...] = ()
+    # The ids earlier versions of archiver gave this entry: one archived under any of
+    # them is archived, and is not written again under its id of today.
+    former_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -324,24 +324,35 @@ def _entry(raw: Any, *, feed_url: str, home_url: str | None, id_url: str) -> Ent
     content, content_type, base = _content(raw, feed_url)
     guid = clean_line(raw.get("id"))
     link = raw.get("link")
-    if raw.get("guidislink") and not is_web_url(guid) and link == raw.get("id"):
-        # feedparser copied a guid that is no URL ("p-1") into the link. It says so also
-        # of an Atom <id> before the entry's <link> (Blogger's order), whose link is real.
-        link = None
+    # feedparser says it copied the guid into the link also of an Atom <id> before the
+    # entry's <link> (Blogger's order), whose link is real.
+    guid_taken_for_link = bool(raw.get("guidislink")) and not is_web_url(guid)
+    if guid_taken_for_link and link == raw.get("id"):
+        link = None  # feedparser copied a guid that is no URL ("p-1") into the link
     link = resolve(feed_url, link) if link else None
     title = _title(raw)
     published = _datetime(raw.get("published_parsed"))
     # dict.get: FeedParserDict.get("updated_parsed") falls back to the published
     # date (with a DeprecationWarning), which would make every entry "updated".
     updated = _datetime(dict.get(raw, "updated_parsed"))
-    return Entry(
-        id=entry_id(
+    fallback_fields = (title or "", str(published or updated or ""), content)
+
+    def id_from(link: str | None) -> str:
+        return entry_id(
             link=link,
             guid=guid,
             feed_url=id_url,
             home_url=home_url,
-            fallback_fields=(title or "", str(published or updated or ""), content),
-        ),
+            fallback_fields=fallback_fields,
+        )
+
+    the_id = id_from(link)
+    # archiver 0.1.0 dropped such a link and keyed the entry on its guid: an
+    # archive they made holds it under that id, and must not get it a second time.
+    former_id = id_from(None) if guid_taken_for_link and link else the_id
+    return Entry(
+        id=the_id,
+        former_ids=(former_id,) if former_id != the_id else (),
         title=title,
         link=link if is_web_url(link) else None,
         guid=guid,

@@ -269,7 +269,7 @@ class _Run:
         fresh: dict[str, Entry] = {}
         filtered = 0
         for entry in entries:
-            if entry.id in self.index or entry.id in fresh:
+            if entry.id in fresh or self._archived(entry):
                 continue
             if keeps(feed, entry):
                 fresh[entry.id] = entry
@@ -277,6 +277,9 @@ class _Run:
                 filtered += 1  # never written, and looked at again next time
         seen = len(entries) - len(fresh) - filtered
         return list(fresh.values()), seen, filtered
+
+    def _archived(self, entry: Entry) -> bool:
+        return entry.id in self.index or any(i in self.index for i in entry.former_ids)
 
     async def _convert(
         self,

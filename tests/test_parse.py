@@ -379,6 +379,17 @@ def test_atom_id_that_is_no_url_before_the_link_keeps_the_link() -> None:
     assert entry.id == url_id("https://example.org/posts/hello")
 
 
+def test_atom_id_before_the_link_remembers_the_id_it_had_without_the_link() -> None:
+    entry_id = "<id>tag:example.org,2024:post-1</id><title>Hello</title>"
+    link = "<link rel='alternate' href='https://example.org/posts/hello'/>"
+    (linkless,) = parse(atom(f"<entry>{entry_id}</entry>"), "application/atom+xml")
+    (id_first,) = parse(atom(f"<entry>{entry_id}{link}</entry>"), "application/atom+xml")
+    (link_first,) = parse(atom(f"<entry>{link}{entry_id}</entry>"), "application/atom+xml")
+    assert id_first.id == link_first.id == url_id("https://example.org/posts/hello")
+    assert id_first.former_ids == (linkless.id,)
+    assert link_first.former_ids == linkless.former_ids == ()
+
+
 def test_rss_guid_that_is_no_url_before_the_link_keeps_the_link() -> None:
     (entry,) = parse(rss("<item><guid>p-1</guid><link>/posts/1</link><title>T</title></item>"))
     assert entry.link == "https://example.org/posts/1"

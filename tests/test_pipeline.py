@@ -416,3 +416,19 @@ def test_fetching_runs_ahead_of_conversion_only_so_far(
     )
     assert archived == 40 and not report.failed
     assert most <= 4 + 2 * (2 * 1)
+
+
+def test_an_entry_archived_under_its_former_id_is_not_written_again(tmp_path: Path) -> None:
+    # archiver 0.1.0 dropped the link of an Atom entry whose <id> came first, and keyed
+    # the entry on that id: the same id a link-less entry gets today.
+    def atom(link: str) -> bytes:
+        return (
+            "<feed xmlns='http://www.w3.org/2005/Atom'><title>t</title><entry>"
+            f"<id>tag:example.org,2024:post-1</id><title>Hello</title>{link}</entry></feed>"
+        ).encode()
+
+    run(tmp_path, serve(atom("")))
+    (archived,) = md_files(tmp_path)
+    report = run(tmp_path, serve(atom("<link href='https://example.org/posts/hello'/>")))
+    assert (report.new, report.seen) == (0, 1)
+    assert md_files(tmp_path) == [archived]
