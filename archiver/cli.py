@@ -31,6 +31,7 @@ from archiver.config import (
     DEFAULT_MAX_PAGES,
     DEFAULT_OUTPUT_DIR,
     Config,
+    FeedConfig,
     load_config,
 )
 from archiver.console import (
@@ -364,24 +365,14 @@ def _run(
     stderr: TextIO,
     env: Mapping[str, str],
 ) -> int:
-    import asyncio
-
-    from archiver.pipeline import RunOptions, run_async, select_feeds
-    from archiver.store import write_atomic
+    from archiver.pipeline import RunOptions, run_async
     from archiver.workers import return_large_blocks
 
     if not config.feeds and not args.feed:
         say(stdout, f"{config.path}: {_no_feeds_yet(config.path)}")
         return EXIT_OK
-    try:
-        feeds = select_feeds(config, tuple(args.feed), args.shard)
-    except KeyError as exc:
-        known = ", ".join(f.name for f in config.feeds) or "none"
-        error(stderr, f"no feed named {exc.args[0]!r} in {config.path} (known: {known})")
-        return EXIT_USAGE
-    if config.unset:
-        for problem in config.unset:
-            error(stderr, str(problem))
+    feeds = _selected(config, tuple(args.feed), args.shard, stderr)
+    if feeds is None:
         return EXIT_USAGE
     redactor = Redactor(config.secrets)
     return_large_blocks()  # this process holds feeds of megabytes too
@@ -394,30 +385,14 @@ def _run(
         release_workers=RELEASE_WORKERS,
     )
     reporter = _reporter(args, len(feeds), stdout, stderr)
-    try:
-        report = asyncio.run(_stoppable(run_async(config, options, on_outcome=reporter.outcome)))
-    except LockHeldError as exc:
-        error(stderr, str(exc))
-        return EXIT_LOCKED
-    except StoreError as exc:
-        error(stderr, str(exc))
-        return EXIT_FEED_FAILED
-    except KeyboardInterrupt:
-        error(stderr, f"interrupted: {_STOPPED}")
-        return EXIT_INTERRUPTED
-    except asyncio.CancelledError:  # SIGTERM, by _stoppable
-        error(stderr, f"terminated (SIGTERM): {_STOPPED}")
-        return EXIT_TERMINATED
+    outcome = _until_stopped(run_async(config, options, on_outcome=reporter.outcome), stderr)
+    if isinstance(outcome, int):
+        return outcome
+    report = outcome
     reporter.finish(report, dry_run=args.dry_run)
     _in_github_actions(report, stdout, redactor, env)
-    if args.report:
-        document = json.dumps(run_report(report), ensure_ascii=False, indent=2) + "\n"
-        document = redactor.text(document)
-        try:
-            write_atomic(args.report, document.encode("utf-8"))
-        except OSError as exc:
-            error(stderr, f"cannot write the report {args.report}: {exc.strerror}")
-            return EXIT_FEED_FAILED
+    if args.report and not _write_report(args.report, run_report(report), redactor, stderr):
+        return EXIT_FEED_FAILED
     if args.apply_redirects and not args.dry_run:
         _apply_redirects(config, args.output, stdout)
     return _exit_status(report, args.fail_after)
@@ -435,17 +410,9 @@ def _backfill(
     quiet: bool = False,
     verbose: bool = False,
 ) -> int:
-    import asyncio
-
     from archiver.backfill import BackfillOptions, FeedBackfill, backfill_async
-    from archiver.pipeline import select_feeds
-    from archiver.store import write_atomic
 
-    try:
-        select_feeds(config, tuple(args.feed))
-    except KeyError as exc:
-        known = ", ".join(f.name for f in config.feeds) or "none"
-        error(stderr, f"no feed named {exc.args[0]!r} in {config.path} (known: {known})")
+    if _selected(config, tuple(args.feed), None, stderr) is None:
         return EXIT_USAGE
     options = BackfillOptions(
         output=args.output,
@@ -468,8 +435,52 @@ def _backfill(
             for entry in feed.written:
                 say(stdout, f"  + {entry.path}")
 
+    outcome = _until_stopped(
+        backfill_async(config, options, on_feed=show), stderr, stopped=_STOPPED_BACKFILL
+    )
+    if isinstance(outcome, int):
+        return outcome
+    report = outcome
+    for warning in report.warnings:
+        error(stderr, f"warning: {warning}")
+    if not quiet:
+        prefix = "dry run, nothing written; " if options.dry_run else ""
+        say(stdout, f"archiver: {prefix}{report.summary()}")
+    report_path = getattr(args, "report", None)
+    redactor = Redactor(config.secrets)
+    if report_path and not _write_report(report_path, report.record(), redactor, stderr):
+        return EXIT_FEED_FAILED
+    return EXIT_FEED_FAILED if report.failed else EXIT_OK
+
+
+_STOPPED_BACKFILL = "what was archived is kept; the next backfill goes on from there"
+
+
+def _selected(
+    config: Config, names: tuple[str, ...], shard: Shard | None, stderr: TextIO
+) -> tuple[FeedConfig, ...] | None:
+    """The feeds a run or a backfill takes; None, once said why, when it cannot start:
+    an unknown name, or a variable one of them needs is not set."""
+    from archiver.pipeline import select_feeds
+
     try:
-        report = asyncio.run(_stoppable(backfill_async(config, options, on_feed=show)))
+        feeds = select_feeds(config, names, shard)
+    except KeyError as exc:
+        known = ", ".join(f.name for f in config.feeds) or "none"
+        error(stderr, f"no feed named {exc.args[0]!r} in {config.path} (known: {known})")
+        return None
+    unset = config.unset_for(feeds)
+    for problem in unset:
+        error(stderr, str(problem))
+    return None if unset else tuple(feeds)
+
+
+def _until_stopped(work: Awaitable[T], stderr: TextIO, stopped: str = _STOPPED) -> T | int:
+    """What `work` returns, or the exit status of what stopped it, once said."""
+    import asyncio
+
+    try:
+        return asyncio.run(_stoppable(work))
     except LockHeldError as exc:
         error(stderr, str(exc))
         return EXIT_LOCKED
@@ -477,27 +488,25 @@ def _backfill(
         error(stderr, str(exc))
         return EXIT_FEED_FAILED
     except KeyboardInterrupt:
-        error(stderr, f"interrupted: {_STOPPED_BACKFILL}")
+        error(stderr, f"interrupted: {stopped}")
         return EXIT_INTERRUPTED
     except asyncio.CancelledError:  # SIGTERM, by _stoppable
-        error(stderr, f"terminated (SIGTERM): {_STOPPED_BACKFILL}")
+        error(stderr, f"terminated (SIGTERM): {stopped}")
         return EXIT_TERMINATED
-    for warning in report.warnings:
-        error(stderr, f"warning: {warning}")
-    if not quiet:
-        prefix = "dry run, nothing written; " if options.dry_run else ""
-        say(stdout, f"archiver: {prefix}{report.summary()}")
-    if getattr(args, "report", None):
-        document = json.dumps(report.record(), ensure_ascii=False, indent=2) + "\n"
-        try:
-            write_atomic(args.report, document.encode("utf-8"))
-        except OSError as exc:
-            error(stderr, f"cannot write the report {args.report}: {exc.strerror}")
-            return EXIT_FEED_FAILED
-    return EXIT_FEED_FAILED if report.failed else EXIT_OK
 
 
-_STOPPED_BACKFILL = "what was archived is kept; the next backfill goes on from there"
+def _write_report(path: Path, record: object, redactor: Redactor, stderr: TextIO) -> bool:
+    """The --report file, every secret of the run replaced; False, once said, if it could
+    not be written."""
+    from archiver.store import write_atomic
+
+    document = redactor.text(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+    try:
+        write_atomic(path, document.encode("utf-8"))
+    except OSError as exc:
+        error(stderr, f"cannot write the report {path}: {exc.strerror}")
+        return False
+    return True
 
 
 async def _stoppable(run: Awaitable[T]) -> T:

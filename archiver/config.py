@@ -11,7 +11,7 @@ import dataclasses
 import difflib
 import re
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -131,17 +131,25 @@ class Config:
     per_host: int = DEFAULT_PER_HOST
     index: bool = True  # README.md and monthly index.md pages in the archive
     workers: int = 0  # processes that parse and convert; 0: one per core
-    # An environment variable a feed names but the environment lacks, each as the error
-    # `archiver run` stops with (and `archiver check` notes).
-    unset: tuple[ConfigError, ...] = ()
+    wayback_url: str = DEFAULT_WAYBACK_URL  # the Wayback Machine `backfill --wayback` asks
+    backfill_delay: float = DEFAULT_BACKFILL_DELAY
+    # An environment variable a feed names but the environment lacks, by feed name, each
+    # as the error `archiver run` stops with (and `archiver check` notes).
+    unset_by_feed: tuple[tuple[str, ConfigError], ...] = ()
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret value of every feed."""
         return tuple(s for feed in self.feeds for s in feed.request.secrets)
 
-    wayback_url: str = DEFAULT_WAYBACK_URL  # the Wayback Machine `backfill --wayback` asks
-    backfill_delay: float = DEFAULT_BACKFILL_DELAY
+    @property
+    def unset(self) -> tuple[ConfigError, ...]:
+        return tuple(problem for _, problem in self.unset_by_feed)
+
+    def unset_for(self, feeds: Iterable[FeedConfig]) -> tuple[ConfigError, ...]:
+        """The unset variables of these feeds: a run of others needs none of them."""
+        names = {feed.name for feed in feeds}
+        return tuple(problem for name, problem in self.unset_by_feed if name in names)
 
 
 class _Document:
@@ -512,7 +520,7 @@ def parse_config(
         raise doc.error(feeds_node, "feeds", f"expected a list of feeds, got {_kind(feeds_node)}")
 
     feeds: list[FeedConfig] = []
-    unset: list[ConfigError] = []
+    unset: list[tuple[str, ConfigError]] = []
     first_line: dict[str, int] = {}
     for index, feed_node in enumerate(feeds_node.value):
         feed = _read_feed(
@@ -533,7 +541,7 @@ def parse_config(
             )
         first_line[feed.name] = feed_node.start_mark.line + 1
         feeds.append(feed)
-    return Config(path=doc.path, feeds=tuple(feeds), unset=tuple(unset), **run_settings)
+    return Config(path=doc.path, feeds=tuple(feeds), unset_by_feed=tuple(unset), **run_settings)
 
 
 # Where each key's value was written: its node and its dotted key, for an error about it.
@@ -579,7 +587,7 @@ def _read_feed(
     defaults: Mapping[str, Any],
     default_origins: Origins,
     env: Mapping[str, str],
-    unset: list[ConfigError],
+    unset: list[tuple[str, ConfigError]],
 ) -> FeedConfig:
     values: dict[str, Any] = dict(defaults)
     origins = dict(default_origins)
@@ -606,16 +614,16 @@ def _read_feed(
     secret_params = values.get("secret_params", ())
     texts = [("url", template)] + [(f"headers.{name}", value) for name, value in headers]
     for key, text in texts:
-        for name in secrets.unset_variables([text], env):
-            origin_node, dotted = origins[key]
-            unset.append(
-                doc.error(
-                    origin_node,
-                    dotted,
-                    f"feed {values['name']!r} needs the environment variable {name}, "
-                    "which is not set",
-                )
-            )
+        origin_node, dotted = origins[key]
+        for name in secrets.variables(text):
+            if name not in env:
+                why = f"needs the environment variable {name}, which is not set"
+            elif reason := secrets.unsendable(env[name], in_header=key != "url"):
+                why = f"cannot be fetched: the environment variable {name} {reason}"
+            else:
+                continue
+            problem = doc.error(origin_node, dotted, f"feed {values['name']!r} {why}")
+            unset.append((values["name"], problem))
     url = secrets.shown_url(template, secret_params)
     configured = secrets.configured_url(template, secret_params)
     access = _access(template, headers, secret_params, env)

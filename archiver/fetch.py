@@ -336,7 +336,10 @@ class Fetcher:
     async def _fetch_once(self, feed: FeedConfig, state: FeedState | None) -> FetchResult:
         access = feed.request
         client = self._client if feed.verify_tls else self._insecure_client
-        url = httpx.URL(access.url)
+        try:
+            url = httpx.URL(access.url)
+        except httpx.InvalidURL as exc:
+            raise FetchError(f"the url cannot be requested: {exc}") from None
         statuses: list[int] = []  # of the redirects on the way
         # Redirects are followed here, not by httpx, which would take every header but
         # Authorization (a cookie, an API key) along to whatever host they lead to.
@@ -368,6 +371,9 @@ class Fetcher:
                     return self._result(feed, response, body, state, statuses)
             except httpx.HTTPError as exc:
                 raise transport_error(exc, str(url), feed.timeout) from exc
+            except (httpx.InvalidURL, UnicodeError) as exc:
+                # Not httpx.HTTPError: a host IDNA refuses, a header that is not ASCII.
+                raise FetchError(f"the request cannot be sent: {exc}") from None
         raise FetchError(f"too many redirects (more than {DEFAULT_MAX_REDIRECTS})")
 
     @staticmethod

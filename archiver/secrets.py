@@ -195,12 +195,19 @@ def header_secrets(value: str) -> list[str]:
 def _forms(secret: str) -> set[str]:
     """The ways a value may be written where it turns up: in a URL, HTML, XML or JSON."""
     escaped_json = json.dumps(secret, ensure_ascii=False)[1:-1]
+    percent = {quote(secret, safe=""), quote(secret), quote_plus(secret), quote_plus(secret, "/")}
+    # Percent-encoding may be in either case (RFC 3986 2.1), and HTML may name any
+    # character by its number.
+    lower_percent = {re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), p) for p in percent}
+    numbered = {
+        "".join(c if c.isalnum() else pattern.format(ord(c)) for c in secret)
+        for pattern in ("&#{};", "&#x{:x};", "&#x{:X};")
+    }
     return {
         secret,
-        quote(secret, safe=""),
-        quote(secret),
-        quote_plus(secret),
-        quote_plus(secret, safe="/"),
+        *percent,
+        *lower_percent,
+        *numbered,
         html.escape(secret),
         html.escape(secret, quote=False),
         escaped_json,
@@ -238,6 +245,16 @@ class Redactor:
             if form in data:
                 data = data.replace(form, marker)
         return data
+
+
+def unsendable(value: str, *, in_header: bool) -> str | None:
+    """Why `value` cannot go into a request's URL (or header, `in_header`), or None. The
+    reason never quotes the value: it is a secret."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "holds a control character (a line break, a tab?), which a request cannot carry"
+    if in_header and not value.isascii():
+        return "holds a character that is not ASCII, which an HTTP header cannot carry"
+    return None
 
 
 def unset_variables(templates: Iterable[str], env: Mapping[str, str]) -> list[str]:

@@ -218,6 +218,12 @@ def test_redirect_loop_stops_at_the_limit() -> None:
     assert len(recorder.requests) == 6
 
 
+def test_a_redirect_to_a_host_no_request_can_name_fails_the_feed_only() -> None:
+    recorder = Recorder(httpx.Response(302, headers={"Location": "http://xn--a.com/feed"}))
+    with pytest.raises(FetchError, match="the request cannot be sent"):
+        fetch(recorder)
+
+
 def test_permanent_redirect_is_followed_and_reported() -> None:
     new = "https://new.example.org/feed.xml"
 

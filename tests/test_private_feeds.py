@@ -246,6 +246,18 @@ def test_an_unset_variable_stops_the_run_before_any_request(
     assert TOKEN not in stdout + stderr
 
 
+def test_a_run_of_some_feeds_needs_only_their_variables(server: FeedServer, tmp_path: Path) -> None:
+    PrivateSite(server)
+    session = Session(tmp_path, {"FEED_TOKEN": TOKEN})
+    write_config(session.config, config_text(server, literal=False))
+    code, stdout, stderr = session.run("--feed", "query")
+    assert code == EXIT_OK, stderr
+    assert "query: 2 new" in stdout
+    code, _, stderr = session("backfill", "--config", str(session.config), "--feed", "header")
+    assert code == EXIT_USAGE
+    assert "feed 'header' needs the environment variable FEED_API_KEY" in stderr
+
+
 def test_a_literal_token_from_add_or_import_opml_is_flagged(
     server: FeedServer, tmp_path: Path
 ) -> None:

@@ -131,7 +131,15 @@ def test_credential_hint_shows_the_environment_way() -> None:
 def test_the_redactor_finds_a_secret_in_each_form_it_is_written_in() -> None:
     secret = 'a/b c&d"e+f'
     redactor = Redactor([secret])
-    for form in (secret, "a%2Fb%20c%26d%22e%2Bf", "a/b+c%26d%22e%2Bf", "a/b c&amp;d&quot;e+f"):
+    for form in (
+        secret,
+        "a%2Fb%20c%26d%22e%2Bf",
+        "a%2fb%20c%26d%22e%2bf",  # percent-encoding in lower case
+        "a/b+c%26d%22e%2Bf",
+        "a/b c&amp;d&quot;e+f",
+        "a&#47;b&#32;c&#38;d&#34;e&#43;f",  # characters by their numbers
+        "a&#x2f;b&#x20;c&#x26;d&#x22;e&#x2b;f",
+    ):
         assert redactor.text(f"<{form}>") == f"<{MARKER}>", form
     assert redactor.text('{"s": "a\\/b c&d\\"e+f"}') == '{"s": "***"}'
     assert redactor.data(f"x{secret}x".encode()) == b"x***x"
@@ -215,6 +223,32 @@ def test_an_unset_variable_names_file_line_feed_key_and_variable_not_a_value() -
         "API_TOKEN, "
         "which is not set"
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "key", "reason"),
+    [
+        pytest.param("tok3n-abc\nX", "url", "holds a control character", id="line-break-in-url"),
+        pytest.param("tök3n-abc", "headers.X-Api-Key", "not ASCII", id="non-ascii-in-header"),
+    ],
+)
+def test_a_value_no_request_can_carry_names_the_variable_not_the_value(
+    value: str, key: str, reason: str
+) -> None:
+    config = parse_config(
+        "feeds:\n  - name: p\n    url: https://e.org/f?token=${TOKEN}\n"
+        "    headers:\n      X-Api-Key: ${TOKEN}\n"
+        if key != "url"
+        else "feeds:\n  - name: p\n    url: https://e.org/f?token=${TOKEN}\n",
+        "feeds.yaml",
+        {"TOKEN": value},
+    )
+    (problem,) = config.unset_for(config.feeds)
+    assert f"feeds[0].{key}: feed 'p' cannot be fetched: the environment variable TOKEN" in str(
+        problem
+    )
+    assert reason in str(problem)
+    assert value not in str(problem)
 
 
 @pytest.mark.parametrize(
