@@ -269,7 +269,7 @@ class _Run:
         fresh: dict[str, Entry] = {}
         filtered = 0
         for entry in entries:
-            if entry.id in fresh or self._archived(entry):
+            if entry.id in fresh or self._archived_id(entry):
                 continue
             if keeps(feed, entry):
                 fresh[entry.id] = entry
@@ -278,8 +278,9 @@ class _Run:
         seen = len(entries) - len(fresh) - filtered
         return list(fresh.values()), seen, filtered
 
-    def _archived(self, entry: Entry) -> bool:
-        return entry.id in self.index or any(i in self.index for i in entry.former_ids)
+    def _archived_id(self, entry: Entry) -> str | None:
+        """The id the entry is archived under, if it is: its own, or one it had before."""
+        return next((i for i in (entry.id, *entry.former_ids) if i in self.index), None)
 
     async def _convert(
         self,
@@ -331,8 +332,10 @@ class _Run:
             return 0, ()
         known: dict[str, Entry] = {}
         for entry in parsed.entries:
-            if entry.id in self.index and keeps(feed, entry):
-                known.setdefault(entry.id, entry)
+            archived = self._archived_id(entry)
+            if archived and keeps(feed, entry):
+                # Under the id its file has, which an entry archived before may not have now.
+                known.setdefault(archived, replace(entry, id=archived))
         entries = list(known.values())
         if feed.fulltext:
             entries = await _with_full_text(entries, feed, tools, warnings)

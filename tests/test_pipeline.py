@@ -432,3 +432,24 @@ def test_an_entry_archived_under_its_former_id_is_not_written_again(tmp_path: Pa
     report = run(tmp_path, serve(atom("<link href='https://example.org/posts/hello'/>")))
     assert (report.new, report.seen) == (0, 1)
     assert md_files(tmp_path) == [archived]
+
+
+def test_an_entry_archived_under_its_former_id_is_updated_in_its_file(tmp_path: Path) -> None:
+    def atom(link: str, text: str) -> bytes:
+        return (
+            "<feed xmlns='http://www.w3.org/2005/Atom'><title>t</title><entry>"
+            f"<id>tag:example.org,2024:post-1</id><title>Hello</title>{link}"
+            f"<content type='html'>{text}</content></entry></feed>"
+        ).encode()
+
+    config = (
+        "defaults:\n  workers: 1\n  on_update: overwrite\n"
+        f"feeds:\n  - name: f\n    url: {FEED_URL}\n"
+    )
+    run(tmp_path, serve(atom("", "first words")), config)
+    (archived,) = md_files(tmp_path)
+    link = "<link href='https://example.org/posts/hello'/>"
+    report = run(tmp_path, serve(atom(link, "second words")), config)
+    assert (report.new, report.outcomes[0].updated) == (0, 1)
+    assert md_files(tmp_path) == [archived]
+    assert "second words" in (tmp_path / archived).read_text()
