@@ -182,6 +182,10 @@ class Catalog:
         wrote for it; an entry without a line is left out."""
         found: dict[str, tuple[CatalogEntry, Written | None]] = {}
         for line in self._raw_lines():
+            # Most lines are of other entries: of those, only the id is read.
+            entry_id = _id_of(line)
+            if entry_id is not None and entry_id not in paths:
+                continue
             decoded = _decode_written(line)
             if decoded is not None and paths.get(decoded[0].id) == decoded[0].path:
                 found[decoded[0].id] = decoded
