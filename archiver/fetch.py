@@ -278,16 +278,21 @@ class Fetcher:
         # The host's slot first: a feed queued behind its host must not hold a
         # global slot that a feed from another host could be using.
         async with self._host_slots[host_of(access.url)], self._slots:
-            try:
-                return await asyncio.wait_for(
-                    self._with_retries(feed, lambda: self._fetch_once(feed, state)), feed.deadline
-                )
-            except asyncio.TimeoutError:
-                raise FetchError(
-                    f"gave up after the {feed.deadline:g} s deadline (deadline)"
-                ) from None
-            except FetchError as exc:
-                raise _redacted(exc, self.redactor(feed)) from None
+            return await self._within_deadline(
+                feed, lambda: self._fetch_once(feed, state), " (deadline)"
+            )
+
+    async def _within_deadline(
+        self, feed: FeedConfig, operation: Callable[[], Awaitable[T]], setting: str = ""
+    ) -> T:
+        """`operation`, retried as the feed says, within its deadline; what it raises
+        with the feed's secrets replaced."""
+        try:
+            return await asyncio.wait_for(self._with_retries(feed, operation), feed.deadline)
+        except asyncio.TimeoutError:
+            raise FetchError(f"gave up after the {feed.deadline:g} s deadline{setting}") from None
+        except FetchError as exc:
+            raise _redacted(exc, self.redactor(feed)) from None
 
     async def _with_retries(self, feed: FeedConfig, operation: Callable[[], Awaitable[T]]) -> T:
         retrying = tenacity.AsyncRetrying(
@@ -434,25 +439,12 @@ class Fetcher:
         every redirect. The feed's slots, deadline and retries apply.
         """
         async with self._host_slots[host_of(url)], self._slots:
-            try:
-                return await asyncio.wait_for(
-                    self._with_retries(
-                        feed,
-                        lambda: self._linked_once(
-                            url,
-                            feed,
-                            target=target,
-                            accept=accept,
-                            media_types=media_types,
-                            limit=limit,
-                        ),
-                    ),
-                    feed.deadline,
-                )
-            except asyncio.TimeoutError:
-                raise FetchError(f"gave up after the {feed.deadline:g} s deadline") from None
-            except FetchError as exc:
-                raise _redacted(exc, self.redactor(feed)) from None
+            return await self._within_deadline(
+                feed,
+                lambda: self._linked_once(
+                    url, feed, target=target, accept=accept, media_types=media_types, limit=limit
+                ),
+            )
 
     async def _linked_once(
         self,
