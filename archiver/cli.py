@@ -548,11 +548,19 @@ def _apply_redirects(config: Config, output: Path, stdout: TextIO) -> None:
         say(stdout, f"{name}: url updated in {config.path} to {dict(moves)[name]}")
 
 
+def _no_archive_at(output: Path, stderr: TextIO) -> bool:
+    """True, once said, when `output` is no folder: a mistyped --output is not an empty
+    archive (and `index` would make one there)."""
+    if output.is_dir():
+        return False
+    error(stderr, f"{output}: no archive there (no such folder)")
+    return True
+
+
 def _check_archive(output: Path, stdout: TextIO, stderr: TextIO) -> int:
     from archiver.store import Archive
 
-    if not output.is_dir():
-        error(stderr, f"{output}: no archive there (no such folder)")
+    if _no_archive_at(output, stderr):
         return EXIT_USAGE
     archive = Archive(output)
     damaged = 0
@@ -627,7 +635,12 @@ def _add(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     import asyncio
 
     from archiver.subscriptions import NewFeed, add_feed, find_feeds
+    from archiver.urls import is_web_url
 
+    if not is_web_url(args.url):
+        guess = "" if "://" in args.url else f"; did you mean 'https://{args.url}'?"
+        error(stderr, f"expected an http:// or https:// URL, got {args.url!r}{guess}")
+        return EXIT_USAGE
     path: Path = args.config
     exists = path.exists()
     if exists:
@@ -785,6 +798,8 @@ def _command(
             say(stdout, f"note: {problem} (archiver run needs it)")
         return _check_archive(args.output, stdout, stderr) if args.output else EXIT_OK
     if args.command == "status":
+        if config.feeds and _no_archive_at(args.output, stderr):
+            return EXIT_USAGE
         return _status(config, args, stdout)
     if args.command == "backfill":
         return _backfill(config, args, stdout, stderr, quiet=args.quiet, verbose=args.verbose)
@@ -817,6 +832,8 @@ def _index(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from archiver.pipeline import rebuild_index
     from archiver.store import Archive
 
+    if _no_archive_at(args.output, stderr):
+        return EXIT_USAGE
     try:
         form = _page_form(args.config)
     except ConfigError as exc:

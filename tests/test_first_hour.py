@@ -144,6 +144,17 @@ def test_check_of_an_archive_that_is_not_there(tmp_path: Path) -> None:
     assert stdout.splitlines()[-1] == f"{missing}: no archived files yet"
 
 
+def test_index_and_status_of_an_archive_that_is_not_there(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds:\n  - name: a\n    url: https://example.org/feed.xml\n")
+    missing = tmp_path / "nowhere"
+    for command in (("index",), ("status", "--config", str(path))):
+        code, stdout, stderr = cli(*command, "--output", str(missing))
+        assert (code, stdout) == (EXIT_USAGE, ""), command
+        assert stderr == f"archiver: {missing}: no archive there (no such folder)\n"
+    assert not missing.exists()  # index made no archive there
+
+
 COMMANDS = (
     "init",
     "run",
@@ -230,3 +241,27 @@ def test_from_nothing_to_an_archived_feed(tmp_path: Path, server: FeedServer) ->
     for text in seen:
         for line in CONTRADICTIONS:
             assert line not in text
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        pytest.param(
+            "example.org/blog",
+            "expected an http:// or https:// URL, got 'example.org/blog'; "
+            "did you mean 'https://example.org/blog'?",
+            id="no-scheme",
+        ),
+        pytest.param(
+            "ftp://example.org/feed",
+            "expected an http:// or https:// URL, got 'ftp://example.org/feed'",
+            id="other-scheme",
+        ),
+    ],
+)
+def test_add_of_an_address_that_is_no_web_url(tmp_path: Path, url: str, said: str) -> None:
+    config = tmp_path / "feeds.yaml"
+    code, stdout, stderr = cli("add", url, "--config", str(config))
+    assert (code, stdout) == (EXIT_USAGE, "")
+    assert stderr == f"archiver: {said}\n"
+    assert not config.exists()
