@@ -783,6 +783,13 @@ def _command(
             return _init(args, stdout)
         if args.command == "add":
             return _add(args, stdout, stderr)
+        if args.command == "import-opml" and not args.config.exists():
+            # As `add` does: importing a reader's subscriptions is how many start.
+            if not args.file.is_file():
+                error(stderr, f"cannot read {args.file}: no such file")
+                return EXIT_USAGE
+            write_starter_config(args.config)
+            say(stdout, f"created {args.config} (there was none)")
         config = load_config(args.config, env)
     except ConfigError as exc:
         error(stderr, str(exc))

@@ -90,6 +90,24 @@ def test_import_opml_keeps_comments_and_nests_folders_as_categories(
     }
 
 
+def test_import_opml_starts_a_config_where_there_is_none(tmp_path: Path) -> None:
+    config, opml = tmp_path / "feeds.yaml", tmp_path / "subscriptions.opml"
+    code, stdout, stderr = cli("import-opml", str(opml), "--config", str(config))
+    assert (code, stdout) == (2, "")
+    assert stderr == f"archiver: cannot read {opml}: no such file\n"
+    assert not config.exists()
+    opml.write_bytes(OPML)
+    code, stdout, _ = cli("import-opml", str(opml), "--config", str(config))
+    assert code == EXIT_OK
+    assert stdout.splitlines()[0] == f"created {config} (there was none)"
+    assert set(feeds_of(config)) == {
+        "daring-fireball",
+        "hacker-news",
+        "daring-fireball-2",
+        "first-again",
+    }
+
+
 def test_export_then_import_changes_nothing(config: Path, tmp_path: Path) -> None:
     opml = tmp_path / "in.opml"
     opml.write_bytes(OPML)
