@@ -53,7 +53,7 @@ from archiver.report import run_report, step_summary, workflow_annotations
 from archiver.secrets import MARKER, Redactor, credential_hint, redact_url
 from archiver.shard import Shard
 from archiver.starter import write_starter_config
-from archiver.text import plural
+from archiver.text import pad, plural, width
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -620,10 +620,10 @@ def _status(config: Config, args: argparse.Namespace, stdout: TextIO) -> int:
                 "yes" if row.validators else "no",
             )
         )
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    widths = [max(width(line[i]) for line in table) for i in range(len(header))]
     flags = [(), *(row.flags for row in rows)]
     for line, row_flags in zip(table, flags, strict=True):
-        cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        cells = (pad(cell, columns) for cell, columns in zip(line, widths, strict=True))
         text = "  ".join(cells).rstrip()
         say(stdout, text + ("  ! " + "; ".join(row_flags) if row_flags else ""))
     return EXIT_OK

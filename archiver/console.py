@@ -17,7 +17,7 @@ from typing import TextIO, cast
 from archiver.models import FeedOutcome, RunReport, Status
 from archiver.report import outcome_record, summary_record
 from archiver.secrets import Redactor
-from archiver.text import plural
+from archiver.text import pad, plural, width
 
 PROG = "archiver"
 QUIET, NORMAL, VERBOSE = 0, 1, 2
@@ -152,10 +152,11 @@ class TerminalReporter(PlainReporter):
             note = o.error or ("; ".join(o.warnings) if o.warnings else "")
             rows.append((o.name, o.status.value, str(o.new), str(o.seen), note[:60]))
             statuses.append(o.status)
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        widths = [max(width(row[i]) for row in rows) for i in range(4)]
         for row, status in zip(rows, statuses, strict=True):
-            cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
-            cells += [row[2].rjust(widths[2]), row[3].rjust(widths[3]), row[4]]
+            cells = [pad(row[0], widths[0]), pad(row[1], widths[1])]
+            cells += [pad(row[2], widths[2], right=True), pad(row[3], widths[3], right=True)]
+            cells.append(row[4])
             line = "  ".join(cells).rstrip()
             say(self.stdout, self._paint(status, line) if status else line)
 

@@ -41,3 +41,18 @@ def excerpt(text: str, max_chars: int) -> str:
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """`count` and the noun that goes with it: 1 feed, 2 feeds, 0 feeds."""
     return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def width(text: str) -> int:
+    """The columns `text` takes on a terminal: two for a wide (CJK) character, none for
+    a combining mark."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def pad(text: str, columns: int, *, right: bool = False) -> str:
+    """`text` filled with spaces to `columns` on a terminal (at its left, `right`)."""
+    fill = " " * max(0, columns - width(text))
+    return fill + text if right else text + fill
