@@ -38,6 +38,7 @@ from archiver.fetch import PAGE, Clock, Sleep, private_address_problem
 from archiver.models import CatalogEntry, Entry, FetchResult, ParsedFeed, utcnow
 from archiver.pipeline import Session, open_session, select_feeds
 from archiver.store import STATE_DIR, write_if_changed
+from archiver.text import plural
 from archiver.urls import host_of, normalise_url
 
 T = TypeVar("T")
@@ -330,12 +331,12 @@ class FeedBackfill:
         walked = [r for r in self.sources if r.source is not Source.FEED]
         entries = sum(r.entries for r in self.sources)
         new = sum(r.new for r in self.sources)
-        counts = f"{entries} {'entry' if entries == 1 else 'entries'}, {new} new"
+        counts = f"{plural(entries, 'entry', 'entries')}, {new} new"
         if self.note:
             return f"{self.name}: {self.note}; {counts}"
         pages = sum(r.pages for r in walked)
         via = ", ".join(r.source.value for r in walked) or "nothing"
-        return f"{self.name}: {pages} {'page' if pages == 1 else 'pages'} via {via}, {counts}"
+        return f"{self.name}: {plural(pages, 'page')} via {via}, {counts}"
 
     def record(self) -> dict[str, Any]:
         return {
@@ -364,8 +365,8 @@ class BackfillReport:
         new = sum(r.new for f in self.feeds for r in f.sources)
         failed = sum(f.failed for f in self.feeds)
         return (
-            f"backfill: {len(self.feeds)} feeds, {failed} failed; {pages} pages of history, "
-            f"{new} new entries"
+            f"backfill: {plural(len(self.feeds), 'feed')}, {failed} failed; "
+            f"{plural(pages, 'page')} of history, {plural(new, 'new entry', 'new entries')}"
         )
 
     def record(self) -> dict[str, Any]:

@@ -296,6 +296,9 @@ def test_archives_every_entry_of_the_chain_once_and_a_second_backfill_asks_only_
     code, stdout, stderr = backfill(config, out)
     assert code == EXIT_OK, stderr
     assert "blog: 3 pages via prev-archive, 14 entries, 13 new" in stdout
+    assert stdout.splitlines()[-1] == (
+        "archiver: backfill: 1 feed, 0 failed; 3 pages of history, 13 new entries"
+    )
     assert set(archived(out)) == posts(range(13))
     assert sorted(hits(server)) == ["/a/1.xml", "/a/2.xml", "/a/3.xml", "/feed.xml"]
 
