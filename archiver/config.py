@@ -152,6 +152,17 @@ class Config:
         return tuple(problem for name, problem in self.unset_by_feed if name in names)
 
 
+# What the parser's words most often mean in a hand-written feeds.yaml.
+_YAML_HINTS = (
+    ("found character '\\t'", "a tab indents this line; YAML is indented with spaces"),
+    (
+        "expected <block end>",
+        "the indentation is off: the keys of one feed line up, and each feed starts "
+        "with '- ' under feeds:",
+    ),
+)
+
+
 class _Document:
     """One YAML file being validated: turns nodes into values, or into ConfigErrors."""
 
@@ -166,7 +177,9 @@ class _Document:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else None
             problem = " ".join(filter(None, [exc.context, exc.problem]))
-            raise ConfigError(self.path, line, None, f"not valid YAML: {problem}") from None
+            hint = next((h for found, h in _YAML_HINTS if found in problem), None)
+            message = f"{hint} ({problem})" if hint else problem
+            raise ConfigError(self.path, line, None, f"not valid YAML: {message}") from None
         except yaml.YAMLError as exc:
             raise ConfigError(self.path, None, None, f"not valid YAML: {exc}") from None
 

@@ -151,6 +151,20 @@ def test_shipped_feeds_yaml_is_valid() -> None:
         ),
         pytest.param("defaults: {}\n", 1, "feeds", "missing", id="no-feeds"),
         pytest.param("feeds:\n  - name: [x\n", 3, None, "not valid YAML", id="yaml-syntax"),
+        pytest.param(
+            "feeds:\n  - name: x\n\turl: https://example.org/f\n",
+            3,
+            None,
+            "not valid YAML: a tab indents this line; YAML is indented with spaces (",
+            id="yaml-tab",
+        ),
+        pytest.param(
+            "feeds:\n  - name: x\n   url: https://example.org/f\n",
+            3,
+            None,
+            "not valid YAML: the indentation is off: the keys of one feed line up",
+            id="yaml-indent",
+        ),
     ],
 )
 def test_config_errors_name_file_line_and_key(
