@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import errno
 import json
 import os
 import shlex
@@ -791,7 +792,7 @@ def _command(
         if args.command == "import-opml" and not args.config.exists():
             # As `add` does: importing a reader's subscriptions is how many start.
             if not args.file.is_file():
-                error(stderr, f"cannot read {args.file}: no such file")
+                error(stderr, f"cannot read {args.file}: {os.strerror(errno.ENOENT)}")
                 return EXIT_USAGE
             write_starter_config(args.config)
             say(stdout, f"created {args.config} (there was none)")

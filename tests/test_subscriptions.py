@@ -94,7 +94,7 @@ def test_import_opml_starts_a_config_where_there_is_none(tmp_path: Path) -> None
     config, opml = tmp_path / "feeds.yaml", tmp_path / "subscriptions.opml"
     code, stdout, stderr = cli("import-opml", str(opml), "--config", str(config))
     assert (code, stdout) == (2, "")
-    assert stderr == f"archiver: cannot read {opml}: no such file\n"
+    assert stderr == f"archiver: cannot read {opml}: No such file or directory\n"
     assert not config.exists()
     opml.write_bytes(OPML)
     code, stdout, _ = cli("import-opml", str(opml), "--config", str(config))
