@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
 MARKER = "***"  # what GitHub Actions writes for its masked secrets, too
@@ -255,10 +255,6 @@ def unsendable(value: str, *, in_header: bool) -> str | None:
     if in_header and not value.isascii():
         return "holds a character that is not ASCII, which an HTTP header cannot carry"
     return None
-
-
-def unset_variables(templates: Iterable[str], env: Mapping[str, str]) -> list[str]:
-    return [n for t in templates for n in variables(t) if n not in env]
 
 
 def without_userinfo(url: str) -> str:
