@@ -219,7 +219,7 @@ def _kind(node: yaml.Node) -> str:
         return "a mapping"
     if isinstance(node, yaml.SequenceNode):
         return "a list" if node.value else "an empty list"
-    if node.value == "" or node.tag == "tag:yaml.org,2002:null":
+    if _is_nothing(node):
         return "nothing"
     if node.tag in _SCALAR_KINDS:
         return f"{_SCALAR_KINDS[node.tag]}{node.value}"
