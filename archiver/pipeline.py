@@ -643,6 +643,7 @@ async def run_async(
     with contextlib.ExitStack() as stack:
         if not options.dry_run:
             stack.enter_context(archive.lock(wait=options.wait))
+            archive.remove_leftovers()
         started = report.started = clock()
         states, warning = archive.load_state(started, set_aside=not options.dry_run)
         report.warnings.extend([warning] if warning else [])
@@ -723,6 +724,7 @@ async def open_session(
     with contextlib.ExitStack() as stack:
         if not dry_run:
             stack.enter_context(archive.lock())
+            archive.remove_leftovers()
         writer = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="archiver-writer"))
         scan = functools.partial(archive.archived_ids, remove_temporary=not dry_run)
         index_scan = asyncio.get_running_loop().run_in_executor(writer, scan)

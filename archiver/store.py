@@ -209,14 +209,21 @@ class Archive:
         """The ids of scan_ids without their paths, which a run needs but rarely."""
         return IdSet(entry_id for entry_id, _ in self._files(remove_temporary=remove_temporary))
 
-    def _files(self, *, remove_temporary: bool) -> Iterator[tuple[str, str]]:
-        """(id, path relative to the root) of every archived file, in name order."""
-        if not self.root.is_dir():
-            return
-        if remove_temporary and self.state_dir.is_dir():
+    def remove_leftovers(self) -> None:
+        """The temporary files a killed run left in the state folder. A run calls it
+        before it writes there: the scan of the ids, in the writer's thread, runs while
+        the run already saves its state, and must not take that file's temporary away."""
+        if self.state_dir.is_dir():
             for leftover in self.state_dir.glob(f"{TEMP_PREFIX}*"):
                 with contextlib.suppress(OSError):
                     leftover.unlink()
+
+    def _files(self, *, remove_temporary: bool) -> Iterator[tuple[str, str]]:
+        """(id, path relative to the root) of every archived file, in name order; with
+        `remove_temporary`, the entries' temporary files a killed run left are removed
+        (entries are written in the thread that scans them)."""
+        if not self.root.is_dir():
+            return
         for folder, dirnames, filenames in os.walk(self.root):
             # Hidden folders hold state and version control, never entries.
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))

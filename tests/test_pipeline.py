@@ -453,3 +453,12 @@ def test_an_entry_archived_under_its_former_id_is_updated_in_its_file(tmp_path: 
     assert (report.new, report.outcomes[0].updated) == (0, 1)
     assert md_files(tmp_path) == [archived]
     assert "second words" in (tmp_path / archived).read_text()
+
+
+def test_a_run_removes_what_a_killed_run_left_in_the_state_folder(tmp_path: Path) -> None:
+    leftover = tmp_path / ".archiver" / ".archiver-tmp-state"
+    leftover.parent.mkdir()
+    leftover.write_text('{"half": ')
+    run(tmp_path, serve(rss("a")))
+    assert not leftover.exists()
+    assert (tmp_path / ".archiver" / "state.json").exists()
