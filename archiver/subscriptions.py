@@ -22,15 +22,21 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from archiver import __version__
-from archiver.config import DEFAULT_TIMEOUT, Config, load_config, parse_config
+from archiver.about import __version__
+from archiver.archive.store import write_atomic
+from archiver.config.load import DEFAULT_TIMEOUT, Config, load_config, parse_config
+from archiver.config.secrets import (
+    Redactor,
+    credential_hint,
+    redact_url,
+    shown_url,
+    url_credentials,
+)
+from archiver.convert.paths import slugify
 from archiver.errors import ConfigError, FeedError, FetchError
-from archiver.fetch import GIVEN_PAGE, make_client, status_error, transport_error
+from archiver.fetch.fetcher import GIVEN_PAGE, make_client, status_error, transport_error
 from archiver.models import utcnow
-from archiver.parse import advertised_feeds, parse_feed
-from archiver.paths import slugify
-from archiver.secrets import Redactor, credential_hint, redact_url, shown_url, url_credentials
-from archiver.store import write_atomic
+from archiver.parse.feed import advertised_feeds, parse_feed
 from archiver.urls import is_web_url, normalise_url
 
 

@@ -51,10 +51,10 @@ from xml.sax.saxutils import escape
 import feedparser
 import markdownify
 
+from archiver.archive.store import Archive
 from archiver.errors import ParseError
-from archiver.parse import parse_feed
-from archiver.pipeline import rebuild_index
-from archiver.store import Archive
+from archiver.parse.feed import parse_feed
+from archiver.pipeline.run import rebuild_index
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from archiver import cli
+from archiver.cli import main as cli
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"

@@ -18,7 +18,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import yaml
 
-from archiver.backfill import (
+from archiver.archive.store import Archive, id_from_name
+from archiver.cli.main import EXIT_FEED_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, main
+from archiver.config.load import parse_config
+from archiver.errors import ConfigError
+from archiver.models import Entry, ParsedFeed
+from archiver.parse.feed import parse_feed
+from archiver.pipeline.backfill import (
     BackfillOptions,
     Snapshot,
     Source,
@@ -30,12 +36,6 @@ from archiver.backfill import (
     parse_cdx,
     with_query,
 )
-from archiver.cli import EXIT_FEED_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, main
-from archiver.config import parse_config
-from archiver.errors import ConfigError
-from archiver.models import Entry, ParsedFeed
-from archiver.parse import parse_feed
-from archiver.store import Archive, id_from_name
 
 from .conftest import REPO_ROOT, FeedServer, Reply, Request, write_config
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archiver.catalog import (
+from archiver.archive.catalog import (
     Catalog,
     Written,
     _decode,

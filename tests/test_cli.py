@@ -16,8 +16,10 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from archiver import __version__, cli
-from archiver.cli import (
+from archiver import __version__
+from archiver.archive.store import Archive, id_from_name
+from archiver.cli import main as cli
+from archiver.cli.main import (
     EXIT_FEED_FAILED,
     EXIT_INTERRUPTED,
     EXIT_LOCKED,
@@ -25,7 +27,6 @@ from archiver.cli import (
     EXIT_USAGE,
     main,
 )
-from archiver.store import Archive, id_from_name
 
 from .conftest import REPO_ROOT, FeedServer, Reply, shared_path, write_config
 
@@ -331,7 +332,7 @@ def test_ctrl_c_while_the_command_imports_its_modules_ends_in_one_line() -> None
         real_import = builtins.__import__
 
         def interrupted(name, *args, **kwargs):
-            if name == "archiver.cli":
+            if name == "archiver.cli.main":
                 raise KeyboardInterrupt
             return real_import(name, *args, **kwargs)
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.config import (
+from archiver.config.load import (
     DEFAULT_DEADLINE,
     DEFAULT_PATH_PATTERN,
     load_config,

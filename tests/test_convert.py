@@ -11,8 +11,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from markdownify import MarkdownConverter
 
-from archiver import convert
-from archiver.convert import html_to_markdown, is_real_image, text_to_markdown
+from archiver.convert import markdown as convert
+from archiver.convert.markdown import html_to_markdown, is_real_image, text_to_markdown
 
 BASE = "https://example.org/posts/1.html"
 TINY_GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"

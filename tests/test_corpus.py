@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from archiver.cli import main
-from archiver.parse import parse_feed
-from archiver.store import id_from_name
+from archiver.archive.store import id_from_name
+from archiver.cli.main import main
+from archiver.parse.feed import parse_feed
 
 from .conftest import FEEDS_DIR, FeedServer, Reply
 from .test_cli import snapshot

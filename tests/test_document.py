@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
-from archiver.config import FeedConfig
-from archiver.document import build_document, fallback_title
+from archiver.archive.store import Archive
+from archiver.config.load import FeedConfig
+from archiver.convert.document import build_document, fallback_title
+from archiver.convert.paths import MAX_NAME_BYTES
 from archiver.models import Entry, ParsedFeed
-from archiver.paths import MAX_NAME_BYTES
-from archiver.store import Archive
 from archiver.urls import entry_id
 
 FEED = FeedConfig(name="feed", url="https://example.org/feed.xml", categories=("News",))

@@ -9,9 +9,9 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from archiver.config import FeedConfig
+from archiver.config.load import FeedConfig
 from archiver.errors import FetchError
-from archiver.fetch import USER_AGENT, Fetcher, make_client, parse_retry_after
+from archiver.fetch.fetcher import USER_AGENT, Fetcher, make_client, parse_retry_after
 from archiver.models import FeedState, FetchResult
 
 from .conftest import FIXED_NOW, FeedServer, streamed

@@ -11,17 +11,17 @@ import pytest
 from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 
-from archiver.convert import (
+from archiver.convert.document import convert_body
+from archiver.convert.markdown import (
     DROPPED_ELEMENTS,
     EMBED_ELEMENTS,
     LINK_SCHEMES,
     is_real_image,
     parse_html,
 )
-from archiver.document import convert_body
 from archiver.errors import ParseError
 from archiver.models import Entry
-from archiver.parse import parse_feed
+from archiver.parse.feed import parse_feed
 from archiver.urls import resolve
 
 from .conftest import FEEDS_DIR

@@ -53,7 +53,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from archiver.cli import main
+from archiver.cli.main import main
 
 from .conftest import FEEDS_DIR, FeedServer, Reply
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from archiver.cli import main
-from archiver.config import parse_config
+from archiver.archive.store import id_from_name
+from archiver.cli.main import main
+from archiver.config.load import parse_config
 from archiver.errors import ConfigError
-from archiver.store import id_from_name
 
 from .conftest import FeedServer, write_config
 

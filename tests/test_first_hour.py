@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from archiver.cli import EXIT_OK, EXIT_USAGE, main
-from archiver.config import Config, FeedConfig, load_config, parse_config
-from archiver.starter import CONFIG_TEMPLATE
-from archiver.store import id_from_name
+from archiver.archive.store import id_from_name
+from archiver.cli.main import EXIT_OK, EXIT_USAGE, main
+from archiver.config.load import Config, FeedConfig, load_config, parse_config
+from archiver.config.starter import CONFIG_TEMPLATE
 
 from .conftest import REPO_ROOT, FeedServer, Reply
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
-from archiver.cli import main
-from archiver.config import parse_config
+from archiver.archive.store import id_from_name
+from archiver.cli.main import main
+from archiver.config.load import parse_config
+from archiver.convert.frontmatter import obsidian_tag
 from archiver.errors import ConfigError
-from archiver.frontmatter import obsidian_tag
-from archiver.store import id_from_name
 
 from .conftest import FeedServer, shared_path, write_config
 

@@ -6,8 +6,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archiver.config import FLAVORS, FeedConfig
-from archiver.frontmatter import front_matter, merge_categories, render
+from archiver.config.load import FLAVORS, FeedConfig
+from archiver.convert.frontmatter import front_matter, merge_categories, render
 from archiver.models import Enclosure, Entry
 from archiver.text import clean_line
 

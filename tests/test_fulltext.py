@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from archiver.cli import main
-from archiver.fulltext import wants_full_text
+from archiver.archive.store import id_from_name
+from archiver.cli.main import main
+from archiver.convert.fulltext import wants_full_text
 from archiver.models import Entry
-from archiver.store import id_from_name
 
 from .conftest import FeedServer, Reply, write_config
 

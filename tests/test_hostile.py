@@ -31,14 +31,14 @@ import pytest
 import trustme
 import yaml
 
-from archiver.cli import EXIT_FEED_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, main
-from archiver.config import FeedConfig, parse_config
+from archiver.archive.store import id_from_name
+from archiver.cli.main import EXIT_FEED_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, main
+from archiver.config.load import FeedConfig, parse_config
+from archiver.convert.paths import MAX_NAME_BYTES
 from archiver.errors import FetchError
-from archiver.fetch import Fetcher, make_client
+from archiver.fetch.fetcher import Fetcher, make_client
 from archiver.models import RunReport, Status
-from archiver.paths import MAX_NAME_BYTES
-from archiver.pipeline import RunOptions, run_async
-from archiver.store import id_from_name
+from archiver.pipeline.run import RunOptions, run_async
 
 from .conftest import FIXED_NOW, REPO_ROOT, FeedServer, Reply, Request, write_config
 

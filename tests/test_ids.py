@@ -8,9 +8,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archiver.ids import IdSet
-from archiver.pipeline import _Run
-from archiver.store import Archive
+from archiver.archive.ids import IdSet
+from archiver.archive.store import Archive
+from archiver.pipeline.run import _Run
 
 IDS = st.integers(min_value=0, max_value=2**64 - 1).map(lambda n: f"{n:016x}")
 

@@ -12,11 +12,11 @@ import httpx
 import pytest
 import yaml
 
-from archiver.cli import main
-from archiver.config import FeedConfig
+from archiver.archive.store import id_from_name
+from archiver.cli.main import main
+from archiver.config.load import FeedConfig
 from archiver.errors import FetchError
-from archiver.fetch import IMAGE, PAGE, Fetcher, make_client, private_address_problem
-from archiver.store import id_from_name
+from archiver.fetch.fetcher import IMAGE, PAGE, Fetcher, make_client, private_address_problem
 
 from .conftest import FeedServer, Reply, Request, streamed, write_config
 

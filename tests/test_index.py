@@ -8,7 +8,7 @@ from urllib.parse import quote
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archiver.index import (
+from archiver.archive.pages import (
     DEFAULT_FORM,
     NEWEST_ON_FRONT_PAGE,
     PAGE_FORMS,

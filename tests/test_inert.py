@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from archiver.cli import main
-from archiver.convert import html_to_markdown
-from archiver.inert import hugo_text, inert, jekyll_text, obsidian_text
-from archiver.store import id_from_name
+from archiver.archive.store import id_from_name
+from archiver.cli.main import main
+from archiver.convert.inert import hugo_text, inert, jekyll_text, obsidian_text
+from archiver.convert.markdown import html_to_markdown
 
 from .conftest import FIXTURES, FeedServer, write_config
 

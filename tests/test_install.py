@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from archiver.config import FLAVORS
-from archiver.store import id_from_name
+from archiver.archive.store import id_from_name
+from archiver.config.load import FLAVORS
 
 from .conftest import REPO_ROOT, FeedServer, Reply, write_config
 from .test_fulltext import page

@@ -14,8 +14,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 import archiver
-from archiver.fetch import USER_AGENT
-from archiver.index import ROOT_PAGE, render_pages
+from archiver.archive.pages import ROOT_PAGE, render_pages
+from archiver.fetch.fetcher import USER_AGENT
 from archiver.models import CatalogEntry
 
 from .conftest import REPO_ROOT

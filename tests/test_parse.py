@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archiver import saxdriver
 from archiver.errors import ParseError
 from archiver.models import Enclosure
-from archiver.parse import parse_feed
+from archiver.parse import saxdriver
+from archiver.parse.feed import parse_feed
 from archiver.urls import url_id
 
 from .conftest import shared_path

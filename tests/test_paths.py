@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archiver.config import DEFAULT_PATH_PATTERN
-from archiver.paths import MAX_NAME_BYTES, entry_relpath, slugify
+from archiver.config.load import DEFAULT_PATH_PATTERN
+from archiver.convert.paths import MAX_NAME_BYTES, entry_relpath, slugify
 
 DATE = datetime(2021, 6, 20, 23, 59, tzinfo=timezone.utc)
 ID = "61b020c61b8d24fa"

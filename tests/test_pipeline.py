@@ -13,11 +13,15 @@ from typing import Any
 import httpx
 import pytest
 
-from archiver import document, parse, pipeline, store, workers
-from archiver.config import parse_config
+from archiver.archive import store
+from archiver.archive.store import id_from_name
+from archiver.config.load import parse_config
+from archiver.convert import document
 from archiver.models import Document, Entry, FeedOutcome, RunReport, Status
-from archiver.pipeline import RunOptions, run_async
-from archiver.store import id_from_name
+from archiver.parse import feed as parse
+from archiver.pipeline import run as pipeline
+from archiver.pipeline import workers
+from archiver.pipeline.run import RunOptions, run_async
 
 from .conftest import FIXED_NOW, streamed
 

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archiver.cli import EXIT_FEED_FAILED, EXIT_OK, EXIT_USAGE, main
-from archiver.config import FeedConfig, parse_config
-from archiver.fetch import Fetcher, make_client
-from archiver.secrets import MARKER
+from archiver.cli.main import EXIT_FEED_FAILED, EXIT_OK, EXIT_USAGE, main
+from archiver.config.load import FeedConfig, parse_config
+from archiver.config.secrets import MARKER
+from archiver.fetch.fetcher import Fetcher, make_client
 
 from .conftest import FeedServer, Handler, Reply, Request, write_config
 

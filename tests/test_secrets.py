@@ -12,12 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from archiver.config import Config, parse_config
-from archiver.console import redacted
-from archiver.errors import ConfigError, FetchError
-from archiver.fetch import Fetcher, make_client
-from archiver.pipeline import RunOptions, run_async
-from archiver.secrets import (
+from archiver.archive.shard import Shard
+from archiver.config.load import Config, parse_config
+from archiver.config.secrets import (
     MARKER,
     Redactor,
     configured_url,
@@ -27,7 +24,10 @@ from archiver.secrets import (
     redact_url,
     shown_url,
 )
-from archiver.shard import Shard
+from archiver.errors import ConfigError, FetchError
+from archiver.fetch.fetcher import Fetcher, make_client
+from archiver.pipeline.run import RunOptions, run_async
+from archiver.report.console import redacted
 
 from .conftest import FIXED_NOW, streamed
 

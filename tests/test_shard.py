@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis.provisional import urls
 
-from archiver.cli import EXIT_USAGE, main
-from archiver.shard import Shard
-from archiver.store import id_from_name
+from archiver.archive.shard import Shard
+from archiver.archive.store import id_from_name
+from archiver.cli.main import EXIT_USAGE, main
 
 from .conftest import FEEDS_DIR, FeedServer, Reply, write_config
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from archiver.cli import main
-from archiver.store import id_from_name
+from archiver.archive.store import id_from_name
+from archiver.cli.main import main
 
 from .conftest import FEEDS_DIR, FIXTURES, FeedServer, Reply
 from .test_corpus import corpus_files, feed_name

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from archiver import store
+from archiver.archive import store
+from archiver.archive.store import TEMP_PREFIX, Archive, id_from_name, write_atomic
 from archiver.errors import LockHeldError, StoreError
 from archiver.models import FeedState
-from archiver.store import TEMP_PREFIX, Archive, id_from_name, write_atomic
 
 from .conftest import FIXED_NOW, REPO_ROOT
 
@@ -158,7 +158,7 @@ def test_lock_held_by_another_process_and_freed_when_it_dies(tmp_path: Path) -> 
     script = textwrap.dedent(
         f"""
         import sys, pathlib
-        from archiver.store import Archive
+        from archiver.archive.store import Archive
         with Archive(pathlib.Path({str(tmp_path)!r})).lock():
             print("locked", flush=True)
             sys.stdin.read()

@@ -9,8 +9,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from archiver.cli import EXIT_OK, EXIT_USAGE, main
-from archiver.config import load_config
+from archiver.cli.main import EXIT_OK, EXIT_USAGE, main
+from archiver.config.load import load_config
 from archiver.errors import ConfigError
 from archiver.subscriptions import NewFeed, add_feed
 

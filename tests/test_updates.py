@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from archiver.catalog import Written
-from archiver.cli import main
+from archiver.archive.catalog import Written
+from archiver.archive.store import Archive
+from archiver.archive.updates import MAX_REVISIONS, file_digest, plan_update
+from archiver.cli.main import main
 from archiver.models import Document
-from archiver.store import Archive
-from archiver.updates import MAX_REVISIONS, file_digest, plan_update
 
 from .conftest import FeedServer, write_config
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from archiver.convert import html_to_markdown
+from archiver.convert.markdown import html_to_markdown
 
 # The elements of the WHATWG HTML Living Standard, from its "Index of elements"
 # (https://html.spec.whatwg.org/multipage/indices.html#elements-3), with <math> and

@@ -34,8 +34,8 @@ from typing import Any, Protocol
 
 import yaml
 
-from archiver.catalog import Written
-from archiver.frontmatter import render
+from archiver.archive.catalog import Written
+from archiver.convert.frontmatter import render
 from archiver.models import Document
 
 MAX_REVISIONS = 10

@@ -14,9 +14,9 @@ import json
 import os
 from typing import TextIO, cast
 
+from archiver.config.secrets import Redactor
 from archiver.models import FeedOutcome, RunReport, Status
-from archiver.report import outcome_record, summary_record
-from archiver.secrets import Redactor
+from archiver.report.structured import outcome_record, summary_record
 from archiver.text import pad, plural, width
 
 PROG = "archiver"

@@ -26,8 +26,16 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 # subscription editing (feedparser, BeautifulSoup, lxml, markdownify, httpx, asyncio)
 # are imported by the commands that use them, when they run: `--version`, `--help`
 # and `check` answer without loading them.
-from archiver import __version__
-from archiver.config import (
+from archiver.about import __version__
+from archiver.archive.health import (
+    DEFAULT_FAILING_DAYS,
+    DEFAULT_SILENT_DAYS,
+    FeedStatus,
+    feed_statuses,
+)
+from archiver.archive.pages import DEFAULT_FORM, PageForm, page_form
+from archiver.archive.shard import Shard
+from archiver.config.load import (
     DEFAULT_CONFIG_PATH,
     DEFAULT_MAX_PAGES,
     DEFAULT_OUTPUT_DIR,
@@ -35,7 +43,11 @@ from archiver.config import (
     FeedConfig,
     load_config,
 )
-from archiver.console import (
+from archiver.config.secrets import MARKER, Redactor, credential_hint, redact_url
+from archiver.config.starter import write_starter_config
+from archiver.errors import ConfigError, FetchError, LockHeldError, StoreError
+from archiver.models import RunReport, Status, utcnow
+from archiver.report.console import (
     NORMAL,
     QUIET,
     VERBOSE,
@@ -46,14 +58,7 @@ from archiver.console import (
     redacted,
     say,
 )
-from archiver.errors import ConfigError, FetchError, LockHeldError, StoreError
-from archiver.health import DEFAULT_FAILING_DAYS, DEFAULT_SILENT_DAYS, FeedStatus, feed_statuses
-from archiver.index import DEFAULT_FORM, PageForm, page_form
-from archiver.models import RunReport, Status, utcnow
-from archiver.report import run_report, step_summary, workflow_annotations
-from archiver.secrets import MARKER, Redactor, credential_hint, redact_url
-from archiver.shard import Shard
-from archiver.starter import write_starter_config
+from archiver.report.structured import run_report, step_summary, workflow_annotations
 from archiver.text import pad, plural, width
 
 if TYPE_CHECKING:
@@ -371,8 +376,8 @@ def _run(
     stderr: TextIO,
     env: Mapping[str, str],
 ) -> int:
-    from archiver.pipeline import RunOptions, run_async
-    from archiver.workers import return_large_blocks
+    from archiver.pipeline.run import RunOptions, run_async
+    from archiver.pipeline.workers import return_large_blocks
 
     if not config.feeds and not args.feed:
         say(stdout, f"{config.path}: {_no_feeds_yet(config.path)}")
@@ -416,7 +421,7 @@ def _backfill(
     quiet: bool = False,
     verbose: bool = False,
 ) -> int:
-    from archiver.backfill import BackfillOptions, FeedBackfill, backfill_async
+    from archiver.pipeline.backfill import BackfillOptions, FeedBackfill, backfill_async
 
     if _selected(config, tuple(args.feed), None, stderr) is None:
         return EXIT_USAGE
@@ -467,7 +472,7 @@ def _selected(
 ) -> tuple[FeedConfig, ...] | None:
     """The feeds a run or a backfill takes; None, once said why, when it cannot start:
     an unknown name, or a variable one of them needs is not set."""
-    from archiver.pipeline import select_feeds
+    from archiver.pipeline.run import select_feeds
 
     try:
         feeds = select_feeds(config, names, shard)
@@ -504,7 +509,7 @@ def _until_stopped(work: Awaitable[T], stderr: TextIO, stopped: str = _STOPPED) 
 def _write_report(path: Path, record: object, redactor: Redactor, stderr: TextIO) -> bool:
     """The --report file, every secret of the run replaced; False, once said, if it could
     not be written."""
-    from archiver.store import write_atomic
+    from archiver.archive.store import write_atomic
 
     document = redactor.text(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
     try:
@@ -537,7 +542,7 @@ async def _stoppable(run: Awaitable[T]) -> T:
 
 
 def _apply_redirects(config: Config, output: Path, stdout: TextIO) -> None:
-    from archiver.store import Archive
+    from archiver.archive.store import Archive
     from archiver.subscriptions import apply_redirects
 
     states, _ = Archive(output).load_state(utcnow(), set_aside=False)
@@ -564,7 +569,7 @@ def _no_archive_at(output: Path, stderr: TextIO) -> bool:
 
 
 def _check_archive(output: Path, stdout: TextIO, stderr: TextIO) -> int:
-    from archiver.store import Archive
+    from archiver.archive.store import Archive
 
     if _no_archive_at(output, stderr):
         return EXIT_USAGE
@@ -585,7 +590,7 @@ def _check_archive(output: Path, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _status_rows(config: Config, args: argparse.Namespace) -> list[FeedStatus]:
-    from archiver.store import Archive
+    from archiver.archive.store import Archive
 
     archive = Archive(args.output)
     now = utcnow()
@@ -842,8 +847,8 @@ def _init(args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 def _index(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from archiver.pipeline import rebuild_index
-    from archiver.store import Archive
+    from archiver.archive.store import Archive
+    from archiver.pipeline.run import rebuild_index
 
     if _no_archive_at(args.output, stderr):
         return EXIT_USAGE

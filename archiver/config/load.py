@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from archiver import secrets
+from archiver.config import secrets
 from archiver.errors import ConfigError
 from archiver.urls import is_web_url
 

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from archiver.config import FeedConfig
+from archiver.config.load import FeedConfig
 from archiver.errors import FetchError
-from archiver.fetch import Fetcher
+from archiver.fetch.fetcher import Fetcher
 from archiver.models import Document
 
 ASSETS_DIR = "assets"
@@ -48,7 +48,7 @@ def relink(document: Document, local: dict[str, str]) -> Document:
     in the body and in the front matter alike."""
     # Imported here: the main process of a run imports this module, and a run in which
     # no feed has anything new never needs the converter.
-    from archiver.convert import markdown_destination  # noqa: PLC0415
+    from archiver.convert.markdown import markdown_destination  # noqa: PLC0415
 
     folder = posixpath.dirname(document.relpath) or "."
     text = document.text

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-from archiver import HOMEPAGE
-from archiver.frontmatter import render
-from archiver.inert import inert
+from archiver.about import HOMEPAGE
+from archiver.convert.frontmatter import render
+from archiver.convert.inert import inert
 from archiver.models import CatalogEntry
 from archiver.text import plural
 

@@ -35,12 +35,12 @@ from typing import IO, Any, cast
 
 import yaml
 
-from archiver.catalog import Catalog
+from archiver.archive.catalog import Catalog
+from archiver.archive.health import HEALTH_FILE, encode_health, load_health
+from archiver.archive.ids import IdSet
+from archiver.archive.shard import Shard
 from archiver.errors import LockHeldError, StoreError
-from archiver.health import HEALTH_FILE, encode_health, load_health
-from archiver.ids import IdSet
 from archiver.models import FeedHealth, FeedState, parse_instant
-from archiver.shard import Shard
 
 STATE_DIR = ".archiver"
 STATE_FILE = "state.json"

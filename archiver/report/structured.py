@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from archiver import __version__
+from archiver.about import __version__
 from archiver.models import FeedOutcome, RunReport, Status
 
 

@@ -32,12 +32,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from archiver.config import DEFAULT_MAX_PAGES, Access, Config, FeedConfig
+from archiver.archive.store import STATE_DIR, write_if_changed
+from archiver.config.load import DEFAULT_MAX_PAGES, Access, Config, FeedConfig
 from archiver.errors import FeedError, FetchError
-from archiver.fetch import PAGE, Clock, Sleep, private_address_problem
+from archiver.fetch.fetcher import PAGE, Clock, Sleep, private_address_problem
 from archiver.models import CatalogEntry, Entry, FetchResult, ParsedFeed, utcnow
-from archiver.pipeline import Session, open_session, select_feeds
-from archiver.store import STATE_DIR, write_if_changed
+from archiver.pipeline.run import Session, open_session, select_feeds
 from archiver.text import plural
 from archiver.urls import host_of, normalise_url
 

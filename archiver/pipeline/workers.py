@@ -25,8 +25,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
-from archiver.config import FeedConfig
-from archiver.fulltext import extract_article
+from archiver.config.load import FeedConfig
+from archiver.convert.fulltext import extract_article
 from archiver.models import Document, Entry, FetchResult, ParsedFeed
 
 # Entries converted per task: big enough that pickling is small beside the work,
@@ -94,8 +94,8 @@ def _start_worker() -> None:
     return_large_blocks()
     # The parser and the converter load now, while the main process downloads, rather
     # than in the first task.
-    import archiver.document  # noqa: PLC0415
-    import archiver.parse  # noqa: PLC0415, F401
+    import archiver.convert.document  # noqa: PLC0415
+    import archiver.parse.feed  # noqa: PLC0415, F401
 
 
 def _exit_with_parent() -> None:
@@ -138,7 +138,7 @@ def convert_batch(
     """Each entry's Document, or why it could not be converted."""
     # Imported here, and in parse_fetched: the main process imports this module too, and
     # a run in which no feed has anything new never loads the parser or the converter.
-    from archiver.document import build_document  # noqa: PLC0415
+    from archiver.convert.document import build_document  # noqa: PLC0415
 
     results: list[Document | str] = []
     for entry in entries:
@@ -150,7 +150,7 @@ def convert_batch(
 
 
 def parse_fetched(fetched: FetchResult) -> ParsedFeed:
-    from archiver.parse import parse_feed  # noqa: PLC0415
+    from archiver.parse.feed import parse_feed  # noqa: PLC0415
 
     return parse_feed(
         fetched.body, url=fetched.url, headers=fetched.headers, id_url=fetched.feed_url

@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Iterable
 
-from archiver.config import FeedConfig
+from archiver.config.load import FeedConfig
 from archiver.models import Entry
 
 
@@ -31,7 +31,7 @@ def _field(entry: Entry, field: str) -> Iterable[str]:
         return [entry.content]
     # Imported here: the main process of a run uses the filters, and a run in which no
     # feed has anything new never needs the HTML parser.
-    from archiver.convert import parse_html  # noqa: PLC0415
+    from archiver.convert.markdown import parse_html  # noqa: PLC0415
 
     return [parse_html(entry.content).get_text(" ")]
 

@@ -24,16 +24,10 @@ from typing import Any, TypeVar
 import httpx
 
 import archiver
-from archiver.catalog import Written, read_front_matter_entry
-from archiver.config import Config, FeedConfig
-from archiver.errors import FeedError, ParseError, StoreError
-from archiver.fetch import Clock, Fetcher, Sleep, make_client
-from archiver.filters import keeps
-from archiver.fulltext import wants_full_text, with_article
-from archiver.health import next_health
-from archiver.ids import IdSet
-from archiver.images import ImageKeeper
-from archiver.index import (
+from archiver.archive.catalog import Written, read_front_matter_entry
+from archiver.archive.health import next_health
+from archiver.archive.ids import IdSet
+from archiver.archive.pages import (
     DEFAULT_FORM,
     PageForm,
     month_of,
@@ -41,6 +35,15 @@ from archiver.index import (
     render_pages,
     stale_months,
 )
+from archiver.archive.shard import Shard
+from archiver.archive.store import Archive
+from archiver.archive.updates import first_written, plan_update
+from archiver.config.load import Config, FeedConfig
+from archiver.convert.filters import keeps
+from archiver.convert.fulltext import wants_full_text, with_article
+from archiver.convert.images import ImageKeeper
+from archiver.errors import FeedError, ParseError, StoreError
+from archiver.fetch.fetcher import Clock, Fetcher, Sleep, make_client
 from archiver.models import (
     CatalogEntry,
     Document,
@@ -56,10 +59,7 @@ from archiver.models import (
     parse_instant,
     utcnow,
 )
-from archiver.shard import Shard
-from archiver.store import Archive
-from archiver.updates import first_written, plan_update
-from archiver.workers import Workers, default_workers
+from archiver.pipeline.workers import Workers, default_workers
 
 OutcomeHook = Callable[[FeedOutcome], None]
 _T = TypeVar("_T")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from archiver.config import FeedConfig
-from archiver.convert import Converted, html_to_markdown, is_real_image, text_to_markdown
-from archiver.frontmatter import front_matter, iso_date, render
-from archiver.inert import inert
+from archiver.config.load import FeedConfig
+from archiver.convert.frontmatter import front_matter, iso_date, render
+from archiver.convert.inert import inert
+from archiver.convert.markdown import Converted, html_to_markdown, is_real_image, text_to_markdown
+from archiver.convert.paths import entry_relpath, slugify
 from archiver.models import Document, Entry, ParsedFeed
-from archiver.paths import entry_relpath, slugify
 from archiver.text import clean_line, excerpt
 
 UNTITLED = "Untitled"

@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 import httpx
 import tenacity
 
-from archiver import HOMEPAGE, __version__
-from archiver.config import Access, FeedConfig
+from archiver.about import HOMEPAGE, __version__
+from archiver.config.load import Access, FeedConfig
+from archiver.config.secrets import Redactor, redact_url, without_userinfo
 from archiver.errors import FetchError, RetryableFetchError
 from archiver.models import FeedState, FetchResult, utcnow
-from archiver.secrets import Redactor, redact_url, without_userinfo
 from archiver.urls import host_of
 
 USER_AGENT = f"archiver/{__version__} (feed archiver; +{HOMEPAGE})"

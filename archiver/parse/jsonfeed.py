@@ -16,7 +16,7 @@ from typing import Any
 
 from archiver.errors import ParseError
 from archiver.models import Enclosure, Entry, ParsedFeed
-from archiver.summary import distinct_summary
+from archiver.parse.summary import distinct_summary
 from archiver.text import clean_line
 from archiver.urls import entry_id, is_web_url, resolve
 
