@@ -17,10 +17,12 @@ finish (the catalog, the logs).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -141,24 +143,24 @@ def main() -> int:
     if args.out.exists():
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
+    # The port is fixed (it is in every URL, id and file); two calls at once take turns.
+    with open(Path(tempfile.gettempdir()) / f"archiver-corpus-{PORT}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        archive_corpus(args.out, args.archiver, routes)
+    return 0
+
+
+def archive_corpus(out: Path, archiver: str, routes: dict[str, Path]) -> None:
     server = serve(routes)
     try:
         for flavor in FLAVORS:
-            folder = args.out / flavor
-            config = args.out / f"{flavor}.yaml"
+            config = out / f"{flavor}.yaml"
             config.write_text(config_text(routes, flavor), encoding="utf-8")
-            log = []
-            for _ in range(2):
-                log.append(
-                    command(args.archiver, "run", "--config", str(config), "--output", str(folder))
-                )
-            log.append(
-                command(args.archiver, "index", "--config", str(config), "--output", str(folder))
-            )
-            (args.out / f"{flavor}.log").write_text("\n".join(log), encoding="utf-8")
+            where = ["--config", str(config), "--output", str(out / flavor)]
+            log = [command(archiver, verb, *where) for verb in ("run", "run", "index")]
+            (out / f"{flavor}.log").write_text("\n".join(log), encoding="utf-8")
     finally:
         server.shutdown()
-    return 0
 
 
 if __name__ == "__main__":
