@@ -34,7 +34,8 @@ from archiver.config.secrets import (
 )
 from archiver.convert.paths import slugify
 from archiver.errors import ConfigError, FeedError, FetchError
-from archiver.fetch.fetcher import GIVEN_PAGE, make_client, status_error, transport_error
+from archiver.fetch.client import make_client
+from archiver.fetch.messages import GIVEN_PAGE, status_error, transport_error
 from archiver.models import utcnow
 from archiver.parse.feed import advertised_feeds, parse_feed
 from archiver.urls import is_web_url, normalise_url

@@ -11,7 +11,8 @@ import pytest
 
 from archiver.config.load import FeedConfig
 from archiver.errors import FetchError
-from archiver.fetch.fetcher import USER_AGENT, Fetcher, make_client, parse_retry_after
+from archiver.fetch.client import USER_AGENT, Fetcher, make_client
+from archiver.fetch.retry import parse_retry_after
 from archiver.models import FeedState, FetchResult
 
 from .conftest import FIXED_NOW, FeedServer, streamed

@@ -36,7 +36,7 @@ from archiver.cli.main import EXIT_FEED_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_
 from archiver.config.load import FeedConfig, parse_config
 from archiver.convert.paths import MAX_NAME_BYTES
 from archiver.errors import FetchError
-from archiver.fetch.fetcher import Fetcher, make_client
+from archiver.fetch.client import Fetcher, make_client
 from archiver.models import RunReport, Status
 from archiver.pipeline.run import RunOptions, run_async
 

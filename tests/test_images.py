@@ -16,7 +16,9 @@ from archiver.archive.store import id_from_name
 from archiver.cli.main import main
 from archiver.config.load import FeedConfig
 from archiver.errors import FetchError
-from archiver.fetch.fetcher import IMAGE, PAGE, Fetcher, make_client, private_address_problem
+from archiver.fetch.client import Fetcher, make_client
+from archiver.fetch.guard import private_address_problem
+from archiver.fetch.messages import IMAGE, PAGE
 
 from .conftest import FeedServer, Reply, Request, streamed, write_config
 

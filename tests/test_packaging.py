@@ -15,7 +15,7 @@ from packaging.version import Version
 
 import archiver
 from archiver.archive.pages import ROOT_PAGE, render_pages
-from archiver.fetch.fetcher import USER_AGENT
+from archiver.fetch.client import USER_AGENT
 from archiver.models import CatalogEntry
 
 from .conftest import REPO_ROOT

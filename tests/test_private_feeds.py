@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from archiver.cli.main import EXIT_FEED_FAILED, EXIT_OK, EXIT_USAGE, main
 from archiver.config.load import FeedConfig, parse_config
 from archiver.config.secrets import MARKER
-from archiver.fetch.fetcher import Fetcher, make_client
+from archiver.fetch.client import Fetcher, make_client
 
 from .conftest import FeedServer, Handler, Reply, Request, write_config
 

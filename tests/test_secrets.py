@@ -25,7 +25,7 @@ from archiver.config.secrets import (
     shown_url,
 )
 from archiver.errors import ConfigError, FetchError
-from archiver.fetch.fetcher import Fetcher, make_client
+from archiver.fetch.client import Fetcher, make_client
 from archiver.pipeline.run import RunOptions, run_async
 from archiver.report.console import redacted
 

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from archiver.config.load import FeedConfig
 from archiver.errors import FetchError
-from archiver.fetch.fetcher import Fetcher
+from archiver.fetch.client import Fetcher
 from archiver.models import Document
 
 ASSETS_DIR = "assets"

@@ -35,7 +35,10 @@ import httpx
 from archiver.archive.store import STATE_DIR, write_if_changed
 from archiver.config.load import DEFAULT_MAX_PAGES, Access, Config, FeedConfig
 from archiver.errors import FeedError, FetchError
-from archiver.fetch.fetcher import PAGE, Clock, Sleep, private_address_problem
+from archiver.fetch.client import Clock
+from archiver.fetch.guard import private_address_problem
+from archiver.fetch.messages import PAGE
+from archiver.fetch.retry import Sleep
 from archiver.models import CatalogEntry, Entry, FetchResult, ParsedFeed, utcnow
 from archiver.pipeline.run import Session, open_session, select_feeds
 from archiver.text import plural

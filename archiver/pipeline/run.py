@@ -43,7 +43,8 @@ from archiver.convert.filters import keeps
 from archiver.convert.fulltext import wants_full_text, with_article
 from archiver.convert.images import ImageKeeper
 from archiver.errors import FeedError, ParseError, StoreError
-from archiver.fetch.fetcher import Clock, Fetcher, Sleep, make_client
+from archiver.fetch.client import Clock, Fetcher, make_client
+from archiver.fetch.retry import Sleep
 from archiver.models import (
     CatalogEntry,
     Document,
