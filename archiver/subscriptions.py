@@ -23,7 +23,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from archiver.about import __version__
-from archiver.archive.store import write_atomic
+from archiver.archive.disk import write_atomic
 from archiver.config.load import DEFAULT_TIMEOUT, Config, load_config, parse_config
 from archiver.config.secrets import (
     Redactor,

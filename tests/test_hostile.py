@@ -8,6 +8,7 @@ deadline) keep it to about a second.
 from __future__ import annotations
 
 import asyncio
+import errno
 import gzip
 import io
 import itertools
@@ -31,6 +32,7 @@ import pytest
 import trustme
 import yaml
 
+from archiver.archive.disk import REAL_DISK, Disk, FaultyDisk
 from archiver.archive.store import id_from_name
 from archiver.cli.main import EXIT_FEED_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, main
 from archiver.config.load import FeedConfig, parse_config
@@ -57,10 +59,13 @@ def rss(*items: str, declaration: str = '<?xml version="1.0" encoding="utf-8"?>'
 HEALTHY = rss(rss_item("healthy", "https://example.org/healthy"))
 
 
-def run_cli(config: Path, out: Path, *extra: str) -> tuple[int, str, str]:
+def run_cli(config: Path, out: Path, *extra: str, disk: Disk = REAL_DISK) -> tuple[int, str, str]:
     stdout, stderr = io.StringIO(), io.StringIO()
     code = main(
-        ["run", "--config", str(config), "--output", str(out), *extra], stdout=stdout, stderr=stderr
+        ["run", "--config", str(config), "--output", str(out), *extra],
+        stdout=stdout,
+        stderr=stderr,
+        disk=disk,
     )
     return code, stdout.getvalue(), stderr.getvalue()
 
@@ -728,29 +733,19 @@ def test_18b_a_stopped_run_keeps_the_state_of_what_it_finished(
 
 
 def test_19_disk_full_stops_the_run_and_the_next_run_catches_up(
-    server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: FeedServer, tmp_path: Path
 ) -> None:
     body = rss(*(rss_item(f"item {j}", f"https://example.org/{j}") for j in range(5)))
     config = one_feed_config(tmp_path, server.feed("/feed", body, etag='"1"'))
     out = tmp_path / "out"
-    real_replace = os.replace
-    writes = []
-
-    def full_after_two(src: str, dst: str) -> None:
-        writes.append(dst)
-        if len(writes) > 2:
-            raise OSError(28, "No space left on device")
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", full_after_two)
-    code, _, stderr = run_cli(config, out)
+    full_after_two = FaultyDisk("replace", after=2, code=errno.ENOSPC)
+    code, _, stderr = run_cli(config, out, disk=full_after_two)
     assert code == EXIT_FEED_FAILED
     assert "No space left on device (free some space and run again" in stderr
     assert len(articles(out)) == 2
     assert [p for p in out.rglob("*") if p.name.startswith(".archiver-tmp-")] == []
     assert not (out / ".archiver/state.json").exists()
 
-    monkeypatch.setattr(os, "replace", real_replace)
     code, stdout, _ = run_cli(config, out)
     assert code == EXIT_OK
     assert "f: 3 new, 2 already archived" in stdout

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from archiver.archive import store
+from archiver.archive.disk import REAL_DISK, Disk, FaultyDisk
 from archiver.archive.store import id_from_name
 from archiver.config.load import parse_config
 from archiver.convert import document
@@ -40,6 +40,7 @@ def run(
     out: Path,
     handler: httpx.MockTransport,
     config_text: str = f"defaults:\n  workers: 1\nfeeds:\n  - name: f\n    url: {FEED_URL}\n",
+    disk: Disk = REAL_DISK,
 ) -> RunReport:
     async def no_sleep(seconds: float) -> None:
         pass
@@ -51,6 +52,7 @@ def run(
             transport=handler,
             sleep=no_sleep,
             clock=lambda: FIXED_NOW,
+            disk=disk,
         )
     )
 
@@ -79,21 +81,10 @@ def test_folders_follow_the_configured_time_zone(tmp_path: Path) -> None:
     assert "date: '2021-06-21T07:59:00+08:00'" in (tmp_path / name).read_text()
 
 
-def test_a_failed_write_stops_the_run_without_advancing_state(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real_write = store._write_temporary
-    calls = []
-
-    def write_once_then_fail(path: Path, data: bytes) -> Path:
-        calls.append(path)
-        if len(calls) > 1:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real_write(path, data)
-
-    monkeypatch.setattr(store, "_write_temporary", write_once_then_fail)
+def test_a_failed_write_stops_the_run_without_advancing_state(tmp_path: Path) -> None:
     transport = serve(rss("a", "b", "c"), {"ETag": '"v1"'})
-    report = run(tmp_path, transport)
+    full_after_one = FaultyDisk("write", after=1, code=errno.ENOSPC)
+    report = run(tmp_path, transport, disk=full_after_one)
     assert report.aborted is not None and "No space left on device" in report.aborted
     assert report.failed
     assert [(o.name, o.status) for o in report.outcomes] == [("f", Status.FAILED)]
@@ -102,7 +93,6 @@ def test_a_failed_write_stops_the_run_without_advancing_state(
     assert not list(tmp_path.rglob(".archiver-tmp-*"))
     assert not (tmp_path / ".archiver" / "state.json").exists()  # no validators vouch for b, c
 
-    monkeypatch.setattr(store, "_write_temporary", real_write)
     report = run(tmp_path, transport)
     assert (report.outcomes[0].new, report.outcomes[0].seen) == (3, 0)
     assert len(md_files(tmp_path)) == 3
@@ -131,15 +121,17 @@ def test_the_state_is_written_once_at_the_start_and_once_at_the_end(
 ) -> None:
     # Written after every feed, the state cost each feed the encoding of all the others.
     monkeypatch.setattr(pipeline, "STATE_SAVE_INTERVAL", 3600.0)
-    real_save = store.Archive.save_state
     saved: list[int] = []
 
-    def counted(self: store.Archive, states: Any) -> bool:
-        saved.append(len(states))
-        return real_save(self, states)
+    class StateCountingDisk(Disk):
+        """The real disk; the number of feeds in each state file written."""
 
-    monkeypatch.setattr(store.Archive, "save_state", counted)
-    report = run(tmp_path, per_host(), many_feeds(30))
+        def write_temporary(self, path: Path, data: bytes) -> Path:
+            if path.name == "state.json":
+                saved.append(len(json.loads(data)["feeds"]))
+            return super().write_temporary(path, data)
+
+    report = run(tmp_path, per_host(), many_feeds(30), StateCountingDisk())
     assert len(report.outcomes) == 30 and not report.failed
     assert saved == [1, 30]
     state = json.loads((tmp_path / ".archiver" / "state.json").read_text())
@@ -151,18 +143,9 @@ def test_a_run_stopped_by_a_full_disk_keeps_the_state_of_the_feeds_it_finished(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pipeline, "STATE_SAVE_INTERVAL", 3600.0)
-    real_write = store._write_temporary
-    calls = []
-
-    def full_after_ten(path: Path, data: bytes) -> Path:
-        # Entries fill the disk; the state file, a few hundred bytes, still fits.
-        calls.append(path)
-        if len(calls) > 10 and path.name != "state.json":
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real_write(path, data)
-
-    monkeypatch.setattr(store, "_write_temporary", full_after_ten)
-    report = run(tmp_path, per_host(), many_feeds(30))
+    # Entries fill the disk; the state file, a few hundred bytes, still fits.
+    full_after_ten = FaultyDisk("write", after=10, where=lambda path: path.name != "state.json")
+    report = run(tmp_path, per_host(), many_feeds(30), full_after_ten)
     assert report.aborted is not None and "No space left on device" in report.aborted
     finished = {o.name for o in report.outcomes if o.status is Status.OK}
     assert 0 < len(finished) < 30

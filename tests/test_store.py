@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import ctypes
 import errno
 import json
 import os
@@ -11,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from archiver.archive import store
-from archiver.archive.store import TEMP_PREFIX, Archive, id_from_name, write_atomic
+from archiver.archive.disk import TEMP_PREFIX, Disk, FaultyDisk, Operation, write_atomic
+from archiver.archive.store import Archive, id_from_name
 from archiver.errors import LockHeldError, StoreError
 from archiver.models import FeedState
 
@@ -41,29 +40,19 @@ def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
-def test_failed_write_leaves_no_file_and_says_why(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
-) -> None:
-    def failing_replace(src: object, dst: object) -> None:
-        raise OSError(code, os.strerror(code))
-
-    monkeypatch.setattr(os, "replace", failing_replace)
+def test_failed_write_leaves_no_file_and_says_why(tmp_path: Path, code: int) -> None:
+    archive = Archive(tmp_path, disk=FaultyDisk("replace", code=code))
     with pytest.raises(StoreError) as caught:
-        Archive(tmp_path).write_entries([(f"2021/a-{ID}.md", "text")])
+        archive.write_entries([(f"2021/a-{ID}.md", "text")])
     assert os.strerror(code) in str(caught.value)
     assert files_under(tmp_path) == set()
 
 
-def test_failed_fsync_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_fsync_keeps_the_old_file(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     path.write_bytes(b"old")
-
-    def failing_fsync(fd: int) -> None:
-        raise OSError(errno.EIO, "I/O error")
-
-    monkeypatch.setattr(os, "fsync", failing_fsync)
-    with pytest.raises(OSError, match="I/O error"):
-        write_atomic(path, b"new")
+    with pytest.raises(OSError, match="Input/output error"):
+        write_atomic(path, b"new", disk=FaultyDisk("fsync", code=errno.EIO))
     assert path.read_bytes() == b"old"
     assert files_under(tmp_path) == {"state.json"}
 
@@ -199,32 +188,34 @@ def test_damaged_entries_are_found_and_left_alone(tmp_path: Path) -> None:
     assert no_header.read_text() == "just notes\n"
 
 
-def test_write_entries_flushes_once_then_renames(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    events: list[str] = []
+class RecordingDisk(Disk):
+    """The real disk, its calls written down (a syncfs with what it finds on disk)."""
+
+    def __init__(self, root: Path, targets: list[str], *, syncfs: bool = True) -> None:
+        super().__init__(syncfs=syncfs)
+        self.root, self.targets = root, targets
+        self.events: list[str] = []
+
+    def fsync(self, path: Path) -> None:
+        self.events.append("fsync")
+        super().fsync(path)
+
+    def replace(self, source: Path, target: Path) -> None:
+        self.events.append("replace")
+        super().replace(source, target)
+
+    def syncfs(self, path: Path) -> None:
+        temporary = len(list(self.root.rglob(f"{TEMP_PREFIX}*")))
+        in_place = sum((self.root / t).exists() for t in self.targets)
+        self.events.append(f"syncfs with {temporary} temporary, {in_place} in place")
+
+
+@pytest.mark.skipif(not Disk().has_syncfs, reason="syncfs(2) is Linux's")
+def test_write_entries_flushes_once_then_renames(tmp_path: Path) -> None:
     targets = [f"2021/06/{day:02d}/a-{ID[:-2]}{day:02d}.md" for day in range(1, 6)]
-
-    def syncfs(fd: int) -> int:
-        temporary = len(list(tmp_path.rglob(f"{TEMP_PREFIX}*")))
-        in_place = sum((tmp_path / t).exists() for t in targets)
-        events.append(f"syncfs with {temporary} temporary, {in_place} in place")
-        return 0
-
-    real_replace, real_fsync = os.replace, os.fsync
-
-    def replace(source: str, target: str) -> None:
-        events.append("replace")
-        real_replace(source, target)
-
-    def fsync(fd: int) -> None:
-        events.append("fsync")
-        real_fsync(fd)
-
-    monkeypatch.setattr(store, "_SYNCFS", syncfs)
-    monkeypatch.setattr(os, "replace", replace)
-    monkeypatch.setattr(os, "fsync", fsync)
-    Archive(tmp_path).write_entries([(t, f"entry {t}") for t in targets])
+    disk = RecordingDisk(tmp_path, targets)
+    Archive(tmp_path, disk=disk).write_entries([(t, f"entry {t}") for t in targets])
+    events = disk.events
     # One flush for the five files, the renames, one flush for the five folders.
     assert events == [
         "syncfs with 5 temporary, 0 in place",
@@ -235,33 +226,22 @@ def test_write_entries_flushes_once_then_renames(
     assert (tmp_path / targets[2]).read_text() == f"entry {targets[2]}"
 
 
-def test_without_syncfs_every_file_is_fsynced(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    synced: list[int] = []
-    real_fsync = os.fsync
-
-    def fsync(fd: int) -> None:
-        synced.append(fd)
-        real_fsync(fd)
-
-    monkeypatch.setattr(store, "_SYNCFS", None)
-    monkeypatch.setattr(os, "fsync", fsync)
-    Archive(tmp_path).write_entries([(f"x/{n}-{ID}.md", "text") for n in "abc"])
-    assert len(synced) == 3 + 1  # each file, then the one folder
+def test_without_syncfs_every_file_is_fsynced(tmp_path: Path) -> None:
+    disk = RecordingDisk(tmp_path, [], syncfs=False)
+    Archive(tmp_path, disk=disk).write_entries([(f"x/{n}-{ID}.md", "text") for n in "abc"])
+    assert disk.events == ["fsync"] * 3 + ["replace"] * 3 + ["fsync"]  # then the one folder
     assert files_under(tmp_path) == {f"x/{n}-{ID}.md" for n in "abc"}
 
 
-def test_a_failed_flush_puts_nothing_in_place(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def failing_syncfs(fd: int) -> int:
-        ctypes.set_errno(errno.EIO)
-        return -1
-
-    monkeypatch.setattr(store, "_SYNCFS", failing_syncfs)
+@pytest.mark.parametrize("operation", ["syncfs", "fsync"])
+def test_a_failed_flush_puts_nothing_in_place(tmp_path: Path, operation: Operation) -> None:
+    # Without syncfs(2), each file's own fsync is the flush.
+    disk = FaultyDisk(operation, code=errno.EIO, syncfs=operation == "syncfs")
+    if operation == "syncfs" and not disk.has_syncfs:
+        pytest.skip("syncfs(2) is Linux's")
+    archive = Archive(tmp_path, disk=disk)
     with pytest.raises(StoreError, match="Input/output error"):
-        Archive(tmp_path).write_entries([(f"x/{n}-{ID}.md", "text") for n in "abc"])
+        archive.write_entries([(f"x/{n}-{ID}.md", "text") for n in "abc"])
     assert files_under(tmp_path) == set()
 
 
@@ -274,4 +254,4 @@ def test_a_path_outside_the_archive_in_a_batch_leaves_nothing(tmp_path: Path) ->
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs(2) is Linux's")
 def test_linux_flushes_with_syncfs() -> None:
-    assert store._SYNCFS is not None
+    assert Disk().has_syncfs

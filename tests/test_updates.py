@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import io
 import json
-import os
 import posixpath
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 import yaml
 
 from archiver.archive.catalog import Written
+from archiver.archive.disk import REAL_DISK, Disk, FaultyDisk
 from archiver.archive.store import Archive
 from archiver.archive.updates import MAX_REVISIONS, file_digest, plan_update
 from archiver.cli.main import main
@@ -40,7 +40,13 @@ class Terminal(io.StringIO):
 
 
 def run_cli(
-    server: FeedServer, tmp_path: Path, body: bytes, mode: str, *args: str, tty: bool = False
+    server: FeedServer,
+    tmp_path: Path,
+    body: bytes,
+    mode: str,
+    *args: str,
+    tty: bool = False,
+    disk: Disk = REAL_DISK,
 ) -> tuple[int, str, str]:
     """The real command against a feed served on loopback: (status, stdout, stderr)."""
     url = server.feed("/feed", body)
@@ -52,6 +58,7 @@ def run_cli(
         ["run", "--config", str(config), "--output", str(tmp_path / "out"), *args],
         stdout=out,
         stderr=err,
+        disk=disk,
     )
     return code, out.getvalue(), err.getvalue()
 
@@ -366,21 +373,13 @@ def test_a_run_killed_before_the_catalog_line_leaves_nothing_to_redo(
 
 
 def test_a_failed_overwrite_leaves_the_file_and_the_next_run_writes_it_once(
-    server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: FeedServer, tmp_path: Path
 ) -> None:
     run(server, tmp_path, rss("First version."), "overwrite")
     first = first_file(tmp_path)
     original = first.read_bytes()
-    real_replace = os.replace
-
-    def replace(source: str, target: str) -> None:
-        if str(target) == str(first):
-            raise OSError(errno.EIO, os.strerror(errno.EIO))
-        real_replace(source, target)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(os, "replace", replace)
-        code, _, stderr = run_cli(server, tmp_path, rss("Second version."), "overwrite")
+    failing = FaultyDisk("replace", code=errno.EIO, where=lambda target: target == first)
+    code, _, stderr = run_cli(server, tmp_path, rss("Second version."), "overwrite", disk=failing)
     assert code == 1 and "Input/output error" in stderr
     assert first.read_bytes() == original
     lines = (tmp_path / "out" / ".archiver" / "catalog.jsonl").read_text().splitlines()

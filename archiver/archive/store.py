@@ -17,25 +17,29 @@ run, so losing the state file costs a re-fetch, never a duplicate.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import errno
 import fcntl
-import functools
 import json
 import os
 import re
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, fields
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import yaml
 
 from archiver.archive.catalog import Catalog
+from archiver.archive.disk import (
+    REAL_DISK,
+    TEMP_PREFIX,
+    Disk,
+    describe_os_error,
+    flush_to_disk,
+    write_atomic,
+    write_if_changed,
+)
 from archiver.archive.health import HEALTH_FILE, encode_health, load_health
 from archiver.archive.ids import IdSet
 from archiver.archive.shard import Shard
@@ -46,7 +50,6 @@ STATE_DIR = ".archiver"
 STATE_FILE = "state.json"
 LOCK_FILE = "lock"
 STATE_VERSION = 1
-TEMP_PREFIX = ".archiver-tmp-"
 # Per-run data stays out of Git, so a quiet run gives a scheduled job nothing to commit.
 STATE_GITIGNORE = f"{LOCK_FILE}*\nhealth*.json\n{TEMP_PREFIX}*\n"
 LOCK_POLL_SECONDS = 0.2
@@ -59,130 +62,13 @@ def id_from_name(name: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _fsync_path(path: Path) -> None:
-    """fsync a file or a folder (a folder's fsync makes the names in it durable)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-@functools.cache
-def _file_mode() -> int:
-    # mkstemp creates files readable by their owner only; archive files should
-    # get the permissions any new file gets, so read the umask (once: reading
-    # it means setting it).
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def write_atomic(path: Path, data: bytes, *, sync_folder: bool = True) -> None:
-    """Write `data` to `path` so that readers see the old file or the new one, never a part.
-
-    A temporary file in the same folder is written, flushed to disk and renamed
-    over the target; the folder is synced so the rename survives a power cut
-    (or, with sync_folder=False, left for the caller to sync once for many files).
-    On any error the temporary file is removed and the target left as it was.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_temporary(path, data)
-    try:
-        _fsync_path(tmp)
-        os.replace(tmp, path)
-        if sync_folder:
-            _fsync_path(path.parent)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-
-
-def _write_temporary(path: Path, data: bytes) -> Path:
-    """`data` in a new temporary file beside `path` (not yet flushed to disk)."""
-    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), _file_mode())
-            handle.write(data)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    return tmp
-
-
-def _flush_to_disk(paths: Sequence[Path]) -> None:
-    """Make the files or folders durable (a folder: the names in it): with one syncfs per
-    file system on Linux, else with an fsync each."""
-    if _SYNCFS is None or len(paths) < 2:  # for one, its own fsync is the smaller flush
-        for path in paths:
-            _fsync_path(path)
-        return
-    devices: dict[int, Path] = {}
-    for path in paths:
-        devices.setdefault(path.stat().st_dev, path)
-    for path in devices.values():
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            if _SYNCFS(fd) != 0:
-                code = ctypes.get_errno()
-                raise OSError(code, os.strerror(code), str(path))
-        finally:
-            os.close(fd)
-
-
-def _load_syncfs() -> Callable[[int], int] | None:
-    """Linux's syncfs(2), which Python's os module does not offer; None elsewhere.
-
-    Since Linux 5.8 it reports write-back errors as fsync does; it flushes the
-    whole file system, so its cost is one flush, not one per file.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
-    except (OSError, AttributeError):
-        return None
-    syncfs.argtypes = [ctypes.c_int]
-    syncfs.restype = ctypes.c_int
-    return cast("Callable[[int], int]", syncfs)
-
-
-_SYNCFS = _load_syncfs()
-
-
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Write atomically unless the file already holds exactly `data`; True when written."""
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    write_atomic(path, data)
-    return True
-
-
-def _describe_os_error(exc: OSError, path: Path) -> str:
-    reason = os.strerror(exc.errno) if exc.errno else str(exc)
-    hint = {
-        errno.ENOSPC: "free some space and run again; nothing half-written was kept",
-        errno.EDQUOT: "free some space and run again; nothing half-written was kept",
-        errno.EROFS: "the archive is on a read-only file system",
-        errno.EACCES: "check the archive folder's permissions",
-        errno.EPERM: "check the archive folder's permissions",
-    }.get(exc.errno or 0)
-    return f"cannot write {path}: {reason}" + (f" ({hint})" if hint else "")
-
-
 class Archive:
     """One archive folder: its entries, its state and its lock."""
 
-    def __init__(self, root: Path, shard: Shard | None = None) -> None:
+    def __init__(self, root: Path, shard: Shard | None = None, *, disk: Disk = REAL_DISK) -> None:
         self.root = root
         self.shard = shard
+        self.disk = disk  # the file system calls every write goes through
         suffix = shard.suffix if shard else ""
         self.state_dir = root / STATE_DIR
         self.state_path = self.state_dir / STATE_FILE.replace(".json", f"{suffix}.json")
@@ -267,15 +153,15 @@ class Archive:
         try:
             for relpath, text in files:
                 current = self._entry_path(relpath)
-                pending[_write_temporary(current, text.encode("utf-8"))] = current
+                pending[self.disk.write_temporary(current, text.encode("utf-8"))] = current
             current = self.root
-            _flush_to_disk(list(pending))
+            flush_to_disk(list(pending), self.disk)
             for temporary, target in list(pending.items()):
                 current = target
-                os.replace(temporary, target)
+                self.disk.replace(temporary, target)
                 del pending[temporary]
         except OSError as exc:
-            raise StoreError(_describe_os_error(exc, current)) from exc
+            raise StoreError(describe_os_error(exc, current)) from exc
         finally:
             for temporary in pending:
                 with contextlib.suppress(OSError):
@@ -293,7 +179,7 @@ class Archive:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(_describe_os_error(exc, folder)) from exc
+                raise StoreError(describe_os_error(exc, folder)) from exc
             self._folders.add(folder)
         return path
 
@@ -317,18 +203,18 @@ class Archive:
         path = self.root / relpath
         if not path.exists():
             try:
-                write_atomic(path, data)
+                write_atomic(path, data, disk=self.disk)
             except OSError as exc:
-                raise StoreError(_describe_os_error(exc, path)) from exc
+                raise StoreError(describe_os_error(exc, path)) from exc
         return relpath
 
     def _sync_folders(self, relpaths: Iterable[str]) -> None:
         """Make the renames of freshly written entries durable."""
         folders = sorted({(self.root / relpath).parent for relpath in relpaths})
         try:
-            _flush_to_disk(folders)
+            flush_to_disk(folders, self.disk)
         except OSError as exc:
-            raise StoreError(_describe_os_error(exc, Path(exc.filename or self.root))) from exc
+            raise StoreError(describe_os_error(exc, Path(exc.filename or self.root))) from exc
 
     # --- state ----------------------------------------------------------------
 
@@ -381,10 +267,12 @@ class Archive:
             shard = self.shard
             states = {name: s for name, s in states.items() if shard.holds(s.url)}
         try:
-            write_if_changed(self.state_dir / ".gitignore", STATE_GITIGNORE.encode())
-            return write_if_changed(self.state_path, _encode_state(states))
+            write_if_changed(
+                self.state_dir / ".gitignore", STATE_GITIGNORE.encode(), disk=self.disk
+            )
+            return write_if_changed(self.state_path, _encode_state(states), disk=self.disk)
         except OSError as exc:
-            raise StoreError(_describe_os_error(exc, self.state_path)) from exc
+            raise StoreError(describe_os_error(exc, self.state_path)) from exc
 
     # --- health and pages ---------------------------------------------------------
 
@@ -408,9 +296,9 @@ class Archive:
 
     def save_health(self, health: Mapping[str, FeedHealth]) -> None:
         try:
-            write_if_changed(self.health_path, encode_health(health))
+            write_if_changed(self.health_path, encode_health(health), disk=self.disk)
         except OSError as exc:
-            raise StoreError(_describe_os_error(exc, self.health_path)) from exc
+            raise StoreError(describe_os_error(exc, self.health_path)) from exc
 
     def write_pages(self, pages: Mapping[str, str]) -> list[str]:
         """Write the index pages whose text changed; the paths written."""
@@ -418,10 +306,10 @@ class Archive:
         for relpath, text in sorted(pages.items()):
             path = self.root / relpath
             try:
-                if write_if_changed(path, text.encode("utf-8")):
+                if write_if_changed(path, text.encode("utf-8"), disk=self.disk):
                     written.append(relpath)
             except OSError as exc:
-                raise StoreError(_describe_os_error(exc, path)) from exc
+                raise StoreError(describe_os_error(exc, path)) from exc
         return written
 
     # --- the lock ---------------------------------------------------------------
@@ -438,7 +326,7 @@ class Archive:
             self.state_dir.mkdir(parents=True, exist_ok=True)
             handle: IO[str] = open(self.lock_path, "a+")  # noqa: SIM115
         except OSError as exc:
-            raise StoreError(_describe_os_error(exc, self.lock_path)) from exc
+            raise StoreError(describe_os_error(exc, self.lock_path)) from exc
         try:
             deadline = time.monotonic() + wait
             while not _try_lock(handle):

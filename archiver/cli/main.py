@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 # are imported by the commands that use them, when they run: `--version`, `--help`
 # and `check` answer without loading them.
 from archiver.about import __version__
+from archiver.archive.disk import REAL_DISK, Disk
 from archiver.archive.health import (
     DEFAULT_FAILING_DAYS,
     DEFAULT_SILENT_DAYS,
@@ -375,6 +376,8 @@ def _run(
     stdout: TextIO,
     stderr: TextIO,
     env: Mapping[str, str],
+    *,
+    disk: Disk,
 ) -> int:
     from archiver.pipeline.run import RunOptions, run_async
     from archiver.pipeline.workers import return_large_blocks
@@ -396,7 +399,8 @@ def _run(
         release_workers=RELEASE_WORKERS,
     )
     reporter = _reporter(args, len(feeds), stdout, stderr)
-    outcome = _until_stopped(run_async(config, options, on_outcome=reporter.outcome), stderr)
+    running = run_async(config, options, on_outcome=reporter.outcome, disk=disk)
+    outcome = _until_stopped(running, stderr)
     if isinstance(outcome, int):
         return outcome
     report = outcome
@@ -509,7 +513,7 @@ def _until_stopped(work: Awaitable[T], stderr: TextIO, stopped: str = _STOPPED) 
 def _write_report(path: Path, record: object, redactor: Redactor, stderr: TextIO) -> bool:
     """The --report file, every secret of the run replaced; False, once said, if it could
     not be written."""
-    from archiver.archive.store import write_atomic
+    from archiver.archive.disk import write_atomic
 
     document = redactor.text(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
     try:
@@ -773,19 +777,26 @@ def main(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     env: Mapping[str, str] | None = None,
+    disk: Disk = REAL_DISK,
 ) -> int:
+    """`disk`: what a run writes the archive through (a FaultyDisk in a test)."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     args = _parser().parse_args(argv)
     try:
-        return _command(args, stdout, stderr, os.environ if env is None else env)
+        return _command(args, stdout, stderr, os.environ if env is None else env, disk=disk)
     except KeyboardInterrupt:  # before or after a run, which handles its own
         error(stderr, "interrupted")
         return EXIT_INTERRUPTED
 
 
 def _command(
-    args: argparse.Namespace, stdout: TextIO, stderr: TextIO, env: Mapping[str, str]
+    args: argparse.Namespace,
+    stdout: TextIO,
+    stderr: TextIO,
+    env: Mapping[str, str],
+    *,
+    disk: Disk = REAL_DISK,
 ) -> int:
     if args.command == "index":
         return _index(args, stdout, stderr)
@@ -827,7 +838,7 @@ def _command(
         except ConfigError as exc:
             error(stderr, str(exc))
             return EXIT_USAGE
-    return _run(config, args, stdout, stderr, env)
+    return _run(config, args, stdout, stderr, env, disk=disk)
 
 
 def _page_form(config_path: Path | None) -> PageForm:

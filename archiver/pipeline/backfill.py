@@ -32,7 +32,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from archiver.archive.store import STATE_DIR, write_if_changed
+from archiver.archive.disk import write_if_changed
+from archiver.archive.store import STATE_DIR
 from archiver.config.load import DEFAULT_MAX_PAGES, Access, Config, FeedConfig
 from archiver.errors import FeedError, FetchError
 from archiver.fetch.client import Clock

@@ -25,6 +25,7 @@ import httpx
 
 import archiver
 from archiver.archive.catalog import Written, read_front_matter_entry
+from archiver.archive.disk import REAL_DISK, Disk
 from archiver.archive.health import next_health
 from archiver.archive.ids import IdSet
 from archiver.archive.pages import (
@@ -630,10 +631,12 @@ async def run_async(
     sleep: Sleep = asyncio.sleep,
     clock: Clock = utcnow,
     on_outcome: OutcomeHook | None = None,
+    disk: Disk = REAL_DISK,
 ) -> RunReport:
-    """Archive the selected feeds. Raises LockHeldError, StoreError only before any feed."""
+    """Archive the selected feeds. Raises LockHeldError, StoreError only before any feed.
+    `disk` is what the archive writes through (a FaultyDisk in a test)."""
     feeds = select_feeds(config, options.feed_names, options.shard)
-    archive = Archive(options.output, options.shard)
+    archive = Archive(options.output, options.shard, disk=disk)
     report = RunReport()
 
     def record(outcome: FeedOutcome) -> None:
