@@ -17,11 +17,11 @@ from archiver.convert.markdown import (
     EMBED_ELEMENTS,
     LINK_SCHEMES,
     is_real_image,
-    parse_html,
 )
 from archiver.errors import ParseError
 from archiver.models import Entry
 from archiver.parse.feed import parse_feed
+from archiver.parse.html import parse_html
 from archiver.urls import resolve
 
 from .conftest import FEEDS_DIR

@@ -31,7 +31,7 @@ def _field(entry: Entry, field: str) -> Iterable[str]:
         return [entry.content]
     # Imported here: the main process of a run uses the filters, and a run in which no
     # feed has anything new never needs the HTML parser.
-    from archiver.convert.markdown import parse_html  # noqa: PLC0415
+    from archiver.parse.html import parse_html  # noqa: PLC0415
 
     return [parse_html(entry.content).get_text(" ")]
 

@@ -70,6 +70,6 @@ def with_article(entry: Entry, article: str, page_url: str) -> Entry:
 def _plain_text(html: str) -> str:
     # Imported here: the main process of a run uses this module, and a run in which no
     # feed has anything new never needs the HTML parser.
-    from archiver.convert.markdown import parse_html  # noqa: PLC0415
+    from archiver.parse.html import parse_html  # noqa: PLC0415
 
     return parse_html(html).get_text(" ", strip=True)

@@ -13,10 +13,10 @@ from typing import Any
 
 import feedparser
 
-from archiver.convert.markdown import parse_html
 from archiver.errors import ParseError
 from archiver.models import Enclosure, Entry, ParsedFeed, header
 from archiver.parse import jsonfeed, saxdriver
+from archiver.parse.html import parse_html
 from archiver.parse.summary import HTML_TYPES, distinct_summary, plain_text
 from archiver.text import clean_line
 from archiver.urls import article_key, entry_id, is_web_url, resolve, short_hash

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 
-from archiver.convert.markdown import parse_html
+from archiver.parse.html import parse_html
 from archiver.text import clean_line
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
