@@ -28,6 +28,12 @@ class FeedState:
     retry_not_before: str | None = None  # ISO 8601: what the server's Retry-After asked for
 
 
+def current_state(state: FeedState | None, url: str) -> FeedState | None:
+    """The stored state if it is the state of this URL: what was learnt of a feed's old
+    URL (validators, failures, a Retry-After) says nothing of its new one."""
+    return state if state is not None and state.url == url else None
+
+
 @dataclass(frozen=True)
 class FetchResult:
     status: int
@@ -119,10 +125,6 @@ def header(headers: Mapping[str, str], name: str) -> str:
     return ""
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def parse_instant(value: str | None) -> datetime:
     """An ISO 8601 time as an aware datetime; the earliest one for nothing or garbage."""
     try:
@@ -164,7 +166,7 @@ class FeedHealth:
     # no validators and the same bytes again costs no parsing. Not in the committed
     # state, because some feeds put the time of the request in every body.
     body_sha256: str | None = None
-    # The last body that could not be read as a feed (see pipeline._unreadable_digest),
+    # The last body that could not be read as a feed (see decide.unreadable_digest),
     # and why: the same bytes again fail the same way without being parsed.
     unreadable_sha256: str | None = None
     unreadable_reason: str | None = None
@@ -172,9 +174,16 @@ class FeedHealth:
 
 class Status(enum.Enum):
     OK = "ok"
-    NOT_MODIFIED = "not modified"
+    NOT_MODIFIED = "not modified"  # HTTP 304
+    UNCHANGED = "unchanged"  # a 200 with the body of last time, all of it archived
     FAILED = "failed"
     SKIPPED = "skipped"  # not fetched: gone, or the server asked us to wait
+
+    @property
+    def reported(self) -> Status:
+        """The status reports show: to a reader an unchanged body is "not modified", as
+        a 304 is, and the report JSON has no other word for it."""
+        return Status.NOT_MODIFIED if self is Status.UNCHANGED else self
 
 
 @dataclass(frozen=True)
@@ -184,13 +193,14 @@ class FeedOutcome:
     status: Status
     http_status: int | None = None
     new: int = 0
-    seen: int = 0
+    already_archived: int = 0
     filtered: int = 0  # left out by the feed's include/exclude filters
     updated: int = 0  # archived entries written again (on_update: overwrite or revisions)
     written: tuple[CatalogEntry, ...] = ()
     # Archived entries listed again in the catalog (on_update), with their current title.
     revised: tuple[CatalogEntry, ...] = ()
-    error: str | None = None
+    error: str | None = None  # why it failed
+    skip_reason: str | None = None  # why it was not fetched (Status.SKIPPED)
     warnings: tuple[str, ...] = ()
     bytes: int = 0
     elapsed: float = 0.0  # seconds, fetch to state
@@ -199,7 +209,13 @@ class FeedOutcome:
 
     @property
     def not_modified(self) -> bool:
-        return self.status is Status.NOT_MODIFIED
+        """Nothing new to read: a 304, or the same body as last time."""
+        return self.status.reported is Status.NOT_MODIFIED
+
+    @property
+    def reason(self) -> str | None:
+        """Why nothing was archived, as reports show it: the error, or why it was skipped."""
+        return self.error or self.skip_reason
 
 
 @dataclass
@@ -214,13 +230,20 @@ class RunReport:
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status is status)
 
+    def reported_counts(self) -> dict[Status, int]:
+        """How many feeds have each status as reports show it (Status.reported), in order."""
+        counts = {status: 0 for status in Status if status.reported is status}
+        for outcome in self.outcomes:
+            counts[outcome.status.reported] += 1
+        return counts
+
     @property
     def new(self) -> int:
         return sum(o.new for o in self.outcomes)
 
     @property
-    def seen(self) -> int:
-        return sum(o.seen for o in self.outcomes)
+    def already_archived(self) -> int:
+        return sum(o.already_archived for o in self.outcomes)
 
     @property
     def filtered(self) -> int:
@@ -235,12 +258,13 @@ class RunReport:
         return self.aborted is not None or self.count(Status.FAILED) > 0
 
     def summary(self) -> str:
-        skipped = self.count(Status.SKIPPED)
+        counts = self.reported_counts()
+        skipped = counts[Status.SKIPPED]
         return (
-            f"feeds: {self.count(Status.OK)} ok, {self.count(Status.NOT_MODIFIED)} not modified, "
-            f"{self.count(Status.FAILED)} failed"
+            f"feeds: {counts[Status.OK]} ok, {counts[Status.NOT_MODIFIED]} not modified, "
+            f"{counts[Status.FAILED]} failed"
             + (f", {skipped} skipped" if skipped else "")
-            + f"; entries: {self.new} new, {self.seen} already archived"
+            + f"; entries: {self.new} new, {self.already_archived} already archived"
             + (f", {self.updated} updated" if self.updated else "")
             + (f", {self.filtered} filtered out" if self.filtered else "")
         )

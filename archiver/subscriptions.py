@@ -24,6 +24,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 
 from archiver.about import __version__
 from archiver.archive.disk import write_atomic
+from archiver.clock import utcnow
 from archiver.config.load import DEFAULT_TIMEOUT, Config, load_config, parse_config
 from archiver.config.secrets import (
     Redactor,
@@ -36,7 +37,6 @@ from archiver.convert.paths import slugify
 from archiver.errors import ConfigError, FeedError, FetchError
 from archiver.fetch.client import make_client
 from archiver.fetch.messages import GIVEN_PAGE, status_error, transport_error
-from archiver.models import utcnow
 from archiver.parse.feed import advertised_feeds, parse_feed
 from archiver.urls import is_web_url, normalise_url
 

@@ -51,10 +51,10 @@ from xml.sax.saxutils import escape
 import feedparser
 import markdownify
 
+from archiver.archive.pages import rebuild_pages
 from archiver.archive.store import Archive
 from archiver.errors import ParseError
 from archiver.parse.feed import parse_feed
-from archiver.pipeline.run import rebuild_index
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -344,7 +344,7 @@ def fill_archive(output: Path, files: int) -> None:
     (output / ".archiver").mkdir(parents=True, exist_ok=True)
     (output / ".archiver" / "catalog.jsonl").write_text("\n".join(catalog) + "\n")
     archive = Archive(output)
-    rebuild_index(archive, archive.scan_ids())
+    rebuild_pages(archive, archive.scan_ids())
 
 
 def write_config(path: Path, server: Server) -> Path:

@@ -295,7 +295,9 @@ def test_06_long_retry_after_is_stored_and_later_runs_skip(
 
     later = run_pipeline(config, tmp_path, clock_offset=600)
     assert later.outcomes[0].status is Status.SKIPPED
-    assert "asked us to wait until 2026-11-25T13:00:00+00:00" in (later.outcomes[0].error or "")
+    assert "asked us to wait until 2026-11-25T13:00:00+00:00" in (
+        later.outcomes[0].skip_reason or ""
+    )
     assert len(server.hits("/limited")) == 1
     assert not later.failed
 

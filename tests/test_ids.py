@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from archiver.archive.ids import IdSet
 from archiver.archive.store import Archive
-from archiver.pipeline.run import _Run
+from archiver.pipeline.steps import Run
 
 IDS = st.integers(min_value=0, max_value=2**64 - 1).map(lambda n: f"{n:016x}")
 
@@ -43,12 +43,12 @@ def test_a_run_finds_an_archived_entry_s_path_where_it_is(tmp_path: Path) -> Non
     archive.write_entries([("2024/01/01/a-0123456789abcdef.md", "a")])
 
     async def paths() -> None:
-        index_scan = asyncio.get_running_loop().create_future()
-        index_scan.set_result(archive.archived_ids())
+        ids_scan = asyncio.get_running_loop().create_future()
+        ids_scan.set_result(archive.archived_ids())
         with ThreadPoolExecutor(1) as writer:
-            run = _Run(
+            run = Run(
                 archive,
-                index_scan,
+                ids_scan,
                 {},
                 {},
                 dry_run=False,
@@ -56,7 +56,7 @@ def test_a_run_finds_an_archived_entry_s_path_where_it_is(tmp_path: Path) -> Non
                 writer=writer,
             )
             # Written in this run: known before it is on disk, without a walk.
-            run.index.add("fedcba9876543210")
+            run.archived_ids.add("fedcba9876543210")
             run.written_paths["fedcba9876543210"] = "2024/01/02/b-fedcba9876543210.md"
             assert run.path_of("fedcba9876543210") == "2024/01/02/b-fedcba9876543210.md"
             assert run.archived_paths is None

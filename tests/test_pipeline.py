@@ -6,22 +6,21 @@ import asyncio
 import errno
 import json
 import threading
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from archiver.archive import store
-from archiver.archive.disk import REAL_DISK, Disk, FaultyDisk
-from archiver.archive.store import id_from_name
-from archiver.config.load import parse_config
-from archiver.convert import document
-from archiver.models import Document, Entry, FeedOutcome, RunReport, Status
-from archiver.parse import feed as parse
-from archiver.pipeline import run as pipeline
-from archiver.pipeline import workers
+from archiver.archive.disk import Disk, FaultyDisk
+from archiver.archive.ids import IdSet
+from archiver.archive.store import Archive, id_from_name
+from archiver.config.load import FeedConfig, parse_config
+from archiver.models import Document, Entry, FetchResult, ParsedFeed, RunReport, Status
 from archiver.pipeline.run import RunOptions, run_async
+from archiver.pipeline.workers import Workers, shared_pool
 
 from .conftest import FIXED_NOW, streamed
 
@@ -36,11 +35,35 @@ def rss(*items: str) -> bytes:
     return f"<rss version='2.0'><channel><title>t</title>{body}</channel></rss>".encode()
 
 
+class CountingWorkers(Workers):
+    """The real workers in a thread, counting the bodies they parse and the feeds they
+    convert; entries titled as in `breaks` fail to convert, as one that breaks a library."""
+
+    def __init__(self, count: int = 1, *, breaks: str | None = None) -> None:
+        super().__init__(count)
+        self.parsed = 0
+        self.converted = 0
+        self.breaks = breaks
+
+    async def parse(self, fetched: FetchResult) -> ParsedFeed:
+        self.parsed += 1
+        return await super().parse(fetched)
+
+    async def convert(
+        self, entries: Sequence[Entry], feed: FeedConfig, parsed: ParsedFeed, first_seen: datetime
+    ) -> list[Document | str]:
+        good = [entry for entry in entries if entry.title != self.breaks]
+        results = await super().convert(good, feed, parsed, first_seen)
+        self.converted += 1
+        broken = [entry for entry in entries if entry.title == self.breaks]
+        return results + [f"entry {e.link} skipped: RecursionError()" for e in broken]
+
+
 def run(
     out: Path,
     handler: httpx.MockTransport,
     config_text: str = f"defaults:\n  workers: 1\nfeeds:\n  - name: f\n    url: {FEED_URL}\n",
-    disk: Disk = REAL_DISK,
+    **seams: Any,
 ) -> RunReport:
     async def no_sleep(seconds: float) -> None:
         pass
@@ -52,7 +75,7 @@ def run(
             transport=handler,
             sleep=no_sleep,
             clock=lambda: FIXED_NOW,
-            disk=disk,
+            **seams,
         )
     )
 
@@ -94,7 +117,7 @@ def test_a_failed_write_stops_the_run_without_advancing_state(tmp_path: Path) ->
     assert not (tmp_path / ".archiver" / "state.json").exists()  # no validators vouch for b, c
 
     report = run(tmp_path, transport)
-    assert (report.outcomes[0].new, report.outcomes[0].seen) == (3, 0)
+    assert (report.outcomes[0].new, report.outcomes[0].already_archived) == (3, 0)
     assert len(md_files(tmp_path)) == 3
     state = json.loads((tmp_path / ".archiver" / "state.json").read_text())
     assert state["feeds"]["f"]["etag"] == '"v1"'
@@ -116,11 +139,8 @@ def many_feeds(count: int) -> str:
     )
 
 
-def test_the_state_is_written_once_at_the_start_and_once_at_the_end(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_state_is_written_once_at_the_start_and_once_at_the_end(tmp_path: Path) -> None:
     # Written after every feed, the state cost each feed the encoding of all the others.
-    monkeypatch.setattr(pipeline, "STATE_SAVE_INTERVAL", 3600.0)
     saved: list[int] = []
 
     class StateCountingDisk(Disk):
@@ -131,7 +151,9 @@ def test_the_state_is_written_once_at_the_start_and_once_at_the_end(
                 saved.append(len(json.loads(data)["feeds"]))
             return super().write_temporary(path, data)
 
-    report = run(tmp_path, per_host(), many_feeds(30), StateCountingDisk())
+    report = run(
+        tmp_path, per_host(), many_feeds(30), disk=StateCountingDisk(), state_save_interval=3600.0
+    )
     assert len(report.outcomes) == 30 and not report.failed
     assert saved == [1, 30]
     state = json.loads((tmp_path / ".archiver" / "state.json").read_text())
@@ -140,12 +162,13 @@ def test_the_state_is_written_once_at_the_start_and_once_at_the_end(
 
 
 def test_a_run_stopped_by_a_full_disk_keeps_the_state_of_the_feeds_it_finished(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    monkeypatch.setattr(pipeline, "STATE_SAVE_INTERVAL", 3600.0)
     # Entries fill the disk; the state file, a few hundred bytes, still fits.
     full_after_ten = FaultyDisk("write", after=10, where=lambda path: path.name != "state.json")
-    report = run(tmp_path, per_host(), many_feeds(30), full_after_ten)
+    report = run(
+        tmp_path, per_host(), many_feeds(30), disk=full_after_ten, state_save_interval=3600.0
+    )
     assert report.aborted is not None and "No space left on device" in report.aborted
     finished = {o.name for o in report.outcomes if o.status is Status.OK}
     assert 0 < len(finished) < 30
@@ -153,18 +176,9 @@ def test_a_run_stopped_by_a_full_disk_keeps_the_state_of_the_feeds_it_finished(
     assert set(state["feeds"]) == finished
 
 
-def test_an_entry_that_breaks_conversion_costs_only_itself(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    original = document.build_document
-
-    def build(entry: Entry, **kwargs: Any) -> Document:
-        if entry.title == "bad":
-            raise RecursionError("maximum recursion depth exceeded")
-        return original(entry, **kwargs)
-
-    monkeypatch.setattr(document, "build_document", build)
-    report = run(tmp_path, serve(rss("good", "bad", "also-good"), {"ETag": '"v1"'}))
+def test_an_entry_that_breaks_conversion_costs_only_itself(tmp_path: Path) -> None:
+    transport = serve(rss("good", "bad", "also-good"), {"ETag": '"v1"'})
+    report = run(tmp_path, transport, workers=CountingWorkers(breaks="bad"))
     (outcome,) = report.outcomes
     assert outcome.status is Status.OK
     assert outcome.new == 2
@@ -201,24 +215,19 @@ def test_permanent_redirect_is_kept_in_state(tmp_path: Path) -> None:
     assert '"permanent_redirect": "https://new.example.org/feed"' in state
 
 
-def test_not_modified_parses_nothing_and_keeps_validators(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_not_modified_parses_nothing_and_keeps_validators(tmp_path: Path) -> None:
     run(tmp_path, serve(rss("a"), {"ETag": '"v1"'}))
     state = (tmp_path / ".archiver" / "state.json").read_bytes()
-
-    def no_parsing(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a 304 must not be parsed")
-
-    monkeypatch.setattr(parse, "parse_feed", no_parsing)
+    workers = CountingWorkers()
     seen = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.headers.get("if-none-match"))
         return httpx.Response(304)
 
-    report = run(tmp_path, httpx.MockTransport(handler))
+    report = run(tmp_path, httpx.MockTransport(handler), workers=workers)
     assert seen == ['"v1"']
+    assert workers.parsed == 0, "a 304 was parsed"
     assert report.outcomes[0].status is Status.NOT_MODIFIED
     assert (tmp_path / ".archiver" / "state.json").read_bytes() == state
 
@@ -240,98 +249,107 @@ def test_worker_processes_write_what_the_main_process_writes(tmp_path: Path) -> 
     assert files(tmp_path / "inline") == files(tmp_path / "pooled")
 
 
-def test_a_run_that_releases_its_workers_stops_them_before_the_index_pages(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+class ReleaseWatched(Workers):
+    """Two worker processes that note, when released, whether the pages were written yet."""
+
+    def __init__(self, out: Path, pools: list[Executor]) -> None:
+        super().__init__(2, start_pool=self.started)
+        self.out, self.pools = out, pools
+        self.released_before_pages: bool | None = None
+
+    def started(self, count: int) -> Executor:
+        self.pools.append(shared_pool(count))
+        return self.pools[-1]
+
+    def release(self) -> None:
+        self.released_before_pages = not (self.out / "README.md").exists()
+        super().release()
+
+
+def test_a_run_that_releases_its_workers_stops_them_before_the_pages(tmp_path: Path) -> None:
     config = parse_config(f"defaults:\n  workers: 2\nfeeds:\n  - name: f\n    url: {FEED_URL}\n")
-    alive_while_indexing = []
-    real_rebuild = pipeline.rebuild_index
+    pools: list[Executor] = []
 
-    def rebuild(*args: Any, **kwargs: Any) -> list[str]:
-        alive_while_indexing.append(2 in workers._pools)
-        return real_rebuild(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "rebuild_index", rebuild)
-
-    def archive(out: Path, *, release: bool) -> RunReport:
+    def archive(out: Path, *, release: bool) -> ReleaseWatched:
+        watched = ReleaseWatched(out, pools)
         options = RunOptions(output=out, release_workers=release)
-        return asyncio.run(
-            run_async(config, options, transport=serve(rss("a", "b")), clock=lambda: FIXED_NOW)
+        transport = serve(rss("a", "b"))
+        run = run_async(
+            config, options, transport=transport, clock=lambda: FIXED_NOW, workers=watched
         )
+        assert asyncio.run(run).new == 2
+        assert (out / "README.md").exists()
+        return watched
 
-    assert archive(tmp_path / "kept", release=False).new == 2
-    assert archive(tmp_path / "released", release=True).new == 2
-    assert alive_while_indexing == [True, False]
-    assert 2 not in workers._pools
-    assert archive(tmp_path / "again", release=True).new == 2  # a new pool serves the next
+    assert archive(tmp_path / "kept", release=False).released_before_pages is None
+    assert archive(tmp_path / "released", release=True).released_before_pages is True
+    assert pools[1] is pools[0], "a pool that is kept serves the next run"
+    archive(tmp_path / "again", release=True)
+    assert pools[2] is not pools[1], "a released pool was not stopped"
 
 
-def test_worker_processes_start_only_for_a_feed_that_needs_parsing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_worker_processes_start_only_for_a_feed_that_needs_parsing(tmp_path: Path) -> None:
     config = f"defaults:\n  workers: 2\nfeeds:\n  - name: f\n    url: {FEED_URL}\n"
     started: list[int] = []
-    real_pool = workers._shared_pool
 
-    def pool(count: int) -> Any:
+    def pool(count: int) -> Executor:
         started.append(count)
-        return real_pool(count)
+        return shared_pool(count)
 
-    monkeypatch.setattr(workers, "_shared_pool", pool)
+    def two_workers() -> Workers:
+        return Workers(2, start_pool=pool)
+
     body = rss("a", "b")  # no validators: the second run gets the same bytes again
-    assert run(tmp_path, serve(body), config).new == 2
+    assert run(tmp_path, serve(body), config, workers=two_workers()).new == 2
     assert started == [2]
-    assert run(tmp_path, serve(body), config).outcomes[0].status is Status.NOT_MODIFIED
+    unchanged = run(tmp_path, serve(body), config, workers=two_workers())
+    assert unchanged.outcomes[0].status is Status.UNCHANGED
     assert started == [2], "an unchanged feed started the workers"
-    assert run(tmp_path, serve(rss("a", "b", "c")), config).new == 1
+    assert run(tmp_path, serve(rss("a", "b", "c")), config, workers=two_workers()).new == 1
     assert started == [2, 2]
 
 
-def test_the_archive_s_ids_are_read_while_the_feeds_download(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+class IdsOnceAFeedIsRequested(Archive):
+    """An archive whose ids are read only once a feed has been requested."""
+
+    requested = threading.Event()
+
+    def archived_ids(self, *, remove_temporary: bool = True) -> IdSet:
+        assert self.requested.wait(timeout=10), "the feeds waited for the archive's ids"
+        return super().archived_ids(remove_temporary=remove_temporary)
+
+
+def test_the_archive_s_ids_are_read_while_the_feeds_download(tmp_path: Path) -> None:
     first = run(tmp_path, serve(rss("a", "b")))
     assert first.new == 2
-    requested = threading.Event()
-    real_ids = store.Archive.archived_ids
-
-    def ids_once_a_feed_is_requested(self: store.Archive, **kwargs: Any) -> Any:
-        assert requested.wait(timeout=10), "the feeds waited for the archive's ids"
-        return real_ids(self, **kwargs)
+    archive = IdsOnceAFeedIsRequested(tmp_path)
 
     def feed(request: httpx.Request) -> httpx.Response:
-        requested.set()
+        archive.requested.set()
         return streamed(200, content=rss("a", "b", "c"))
 
-    monkeypatch.setattr(store.Archive, "archived_ids", ids_once_a_feed_is_requested)
-    again = run(tmp_path, httpx.MockTransport(feed))
-    assert (again.new, again.seen) == (1, 2)
+    again = run(tmp_path, httpx.MockTransport(feed), archive=archive)
+    assert (again.new, again.already_archived) == (1, 2)
 
 
-def test_the_same_body_again_costs_no_parsing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_same_body_again_costs_no_parsing(tmp_path: Path) -> None:
     body = rss("a", "b")  # served without validators: every request gets a 200
     first = run(tmp_path, serve(body))
     assert first.outcomes[0].new == 2
 
-    def no_parsing(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the same bytes must not be parsed again")
-
-    monkeypatch.setattr(parse, "parse_feed", no_parsing)
-    again = run(tmp_path, serve(body))
-    assert again.outcomes[0].status is Status.NOT_MODIFIED
+    workers = CountingWorkers()
+    again = run(tmp_path, serve(body), workers=workers)
+    assert workers.parsed == 0, "the same bytes were parsed again"
+    assert again.outcomes[0].status is Status.UNCHANGED
+    assert again.outcomes[0].not_modified  # as reports show it
     assert again.outcomes[0].http_status == 200
     assert not again.failed
 
-    monkeypatch.undo()
     changed = run(tmp_path, serve(rss("a", "b", "c")))
-    assert (changed.outcomes[0].new, changed.outcomes[0].seen) == (1, 2)
+    assert (changed.outcomes[0].new, changed.outcomes[0].already_archived) == (1, 2)
 
 
-def test_the_same_unreadable_body_again_fails_the_same_way_unparsed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_same_unreadable_body_again_fails_the_same_way_unparsed(tmp_path: Path) -> None:
     page = b"<html><head><title>We moved</title></head><body>See our new site</body></html>"
     html = {"content-type": "text/html"}
     first = run(tmp_path, serve(page, html))
@@ -341,67 +359,45 @@ def test_the_same_unreadable_body_again_fails_the_same_way_unparsed(
     state_file = tmp_path / ".archiver" / "state.json"
     state_before = state_file.read_bytes()
 
-    def no_parsing(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the same unreadable bytes must not be parsed again")
-
-    monkeypatch.setattr(parse, "parse_feed", no_parsing)
-    again = run(tmp_path, serve(page, html))
+    workers = CountingWorkers()
+    again = run(tmp_path, serve(page, html), workers=workers)
+    assert workers.parsed == 0, "the same unreadable bytes were parsed again"
     assert again.outcomes[0].status is Status.FAILED
     assert again.outcomes[0].error == reason
     assert again.health["f"].consecutive_failures == 2
     assert state_file.read_bytes() == state_before  # nothing new to commit
 
     # Anything that could read differently is parsed again: other bytes, another
-    # Content-Type, another version of archiver.
+    # Content-Type (another version of archiver: test_decide.py).
     for body, headers in ((page + b" ", html), (page, {"content-type": "application/xml"})):
-        with pytest.raises(AssertionError, match="must not be parsed again"):
-            run(tmp_path, serve(body, headers))
-    monkeypatch.setattr("archiver.__version__", "99.0.0")
-    with pytest.raises(AssertionError, match="must not be parsed again"):
-        run(tmp_path, serve(page, html))
+        workers = CountingWorkers()
+        run(tmp_path, serve(body, headers), workers=workers)
+        assert workers.parsed == 1
 
-    monkeypatch.undo()
     fixed = run(tmp_path, serve(rss("a")))
     assert fixed.outcomes[0].new == 1
     assert fixed.health["f"].unreadable_sha256 is None
 
 
-def test_fetching_runs_ahead_of_conversion_only_so_far(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fetching_runs_ahead_of_conversion_only_so_far(tmp_path: Path) -> None:
     # 40 feeds answer at once; conversion is slower. At no time may more feeds be
-    # fetched and not yet archived than the fetch concurrency plus twice the parse slots.
+    # fetched and not yet converted than the fetch concurrency plus twice the parse slots.
     feeds = [f"https://h{i}.example.org/feed.xml" for i in range(40)]
     config = "defaults:\n  workers: 1\n  concurrency: 4\nfeeds:\n" + "".join(
         f"  - name: f{i}\n    url: {url}\n" for i, url in enumerate(feeds)
     )
     body = rss(*(f"item{j}" for j in range(30)))
-    fetched, archived, most = 0, 0, 0
+    workers = CountingWorkers()
+    fetched, most = 0, 0
 
     def handler(request: httpx.Request) -> httpx.Response:
         nonlocal fetched, most
         fetched += 1
-        most = max(most, fetched - archived)
+        most = max(most, fetched - workers.converted)
         return streamed(200, content=body)
 
-    real_archive_feed = pipeline._Run.archive_feed
-
-    async def counted(self: pipeline._Run, *args: Any) -> FeedOutcome:
-        nonlocal archived
-        outcome = await real_archive_feed(self, *args)
-        archived += 1
-        return outcome
-
-    monkeypatch.setattr(pipeline._Run, "archive_feed", counted)
-    report = asyncio.run(
-        run_async(
-            parse_config(config),
-            RunOptions(output=tmp_path),
-            transport=httpx.MockTransport(handler),
-            clock=lambda: FIXED_NOW,
-        )
-    )
-    assert archived == 40 and not report.failed
+    report = run(tmp_path, httpx.MockTransport(handler), config, workers=workers)
+    assert workers.converted == 40 and not report.failed
     assert most <= 4 + 2 * (2 * 1)
 
 
@@ -417,7 +413,7 @@ def test_an_entry_archived_under_its_former_id_is_not_written_again(tmp_path: Pa
     run(tmp_path, serve(atom("")))
     (archived,) = md_files(tmp_path)
     report = run(tmp_path, serve(atom("<link href='https://example.org/posts/hello'/>")))
-    assert (report.new, report.seen) == (0, 1)
+    assert (report.new, report.already_archived) == (0, 1)
     assert md_files(tmp_path) == [archived]
 
 

@@ -304,7 +304,7 @@ def archive(out: Path, url: str, env: dict[str, str] | None = None) -> list[str]
         )
     )
     assert not report.failed
-    assert report.new + report.seen == 1
+    assert report.new + report.already_archived == 1
     return sorted(p.name for p in out.rglob("*.md") if p.name[0].isdigit() or "-" in p.name)
 
 

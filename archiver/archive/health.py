@@ -20,6 +20,7 @@ from archiver.models import (
     FeedOutcome,
     FeedState,
     Status,
+    current_state,
     parse_instant,
 )
 
@@ -104,9 +105,7 @@ def feed_statuses(
             newest[entry.feed] = entry.date
     rows = []
     for feed in feeds:
-        state = states.get(feed.name)
-        if state is not None and state.url != feed.url:
-            state = None  # the state of an old URL says nothing of the new one
+        state = current_state(states.get(feed.name), feed.url)
         facts = health.get(feed.name) or FeedHealth()
         flags = []
         if (

@@ -14,9 +14,10 @@ import heapq
 import posixpath
 import re
 from collections import Counter, defaultdict
-from collections.abc import Container, Iterable
+from collections.abc import Collection, Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from archiver.about import HOMEPAGE
@@ -24,6 +25,9 @@ from archiver.convert.frontmatter import render
 from archiver.convert.inert import inert
 from archiver.models import CatalogEntry
 from archiver.text import plural
+
+if TYPE_CHECKING:
+    from archiver.archive.store import Archive
 
 NEWEST_ON_FRONT_PAGE = 50
 ROOT_PAGE = "README.md"
@@ -229,3 +233,29 @@ def stale_months(old_root_page: str, new_root_page: str) -> set[str]:
     of date (a run that stopped before its pages, a file removed by hand)."""
     old, new = month_counts(old_root_page), month_counts(new_root_page)
     return {month for month in old.keys() | new.keys() if old.get(month) != new.get(month)}
+
+
+def rebuild_pages(
+    archive: Archive,
+    ids: Mapping[str, str],
+    months: Collection[str] | None = None,
+    form: PageForm = DEFAULT_FORM,
+) -> list[str]:
+    """The pages from the catalog of every shard, for the entries `ids` names (id to path,
+    as `scan_ids` gives them), in the form of the archive's flavour; the pages that changed.
+
+    With `months`, only the root page and those months' pages are built, and then any
+    other month whose count the old root page does not match (a run that stopped before
+    its pages, a file removed by hand): a large archive's other pages are not read again.
+    """
+    if months is None:
+        return archive.write_pages(
+            render_pages(archive.catalog.current(archive.root, ids), form=form)
+        )
+    months = set(months)
+    pages = render_pages(archive.catalog.current(archive.root, ids), months, form)
+    stale = stale_months(archive.read_file(form.root), pages[form.root]) - months
+    if stale:
+        catching_up = render_pages(archive.catalog.current(archive.root, ids), stale, form)
+        pages |= {page: text for page, text in catching_up.items() if page != form.root}
+    return archive.write_pages(pages)

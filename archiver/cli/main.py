@@ -36,6 +36,7 @@ from archiver.archive.health import (
 )
 from archiver.archive.pages import DEFAULT_FORM, PageForm, page_form
 from archiver.archive.shard import Shard
+from archiver.clock import utcnow
 from archiver.config.load import (
     DEFAULT_CONFIG_PATH,
     DEFAULT_MAX_PAGES,
@@ -47,7 +48,7 @@ from archiver.config.load import (
 from archiver.config.secrets import MARKER, Redactor, credential_hint, redact_url
 from archiver.config.starter import write_starter_config
 from archiver.errors import ConfigError, FetchError, LockHeldError, StoreError
-from archiver.models import RunReport, Status, utcnow
+from archiver.models import RunReport, Status, current_state
 from archiver.report.console import (
     NORMAL,
     QUIET,
@@ -476,7 +477,7 @@ def _selected(
 ) -> tuple[FeedConfig, ...] | None:
     """The feeds a run or a backfill takes; None, once said why, when it cannot start:
     an unknown name, or a variable one of them needs is not set."""
-    from archiver.pipeline.run import select_feeds
+    from archiver.pipeline.decide import select_feeds
 
     try:
         feeds = select_feeds(config, names, shard)
@@ -553,7 +554,7 @@ def _apply_redirects(config: Config, output: Path, stdout: TextIO) -> None:
     moves = [
         (feed.name, state.permanent_redirect)
         for feed in config.feeds
-        if (state := states.get(feed.name)) and state.permanent_redirect and state.url == feed.url
+        if (state := current_state(states.get(feed.name), feed.url)) and state.permanent_redirect
     ]
     for name, url in moves:
         if MARKER in url:
@@ -858,8 +859,8 @@ def _init(args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 def _index(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from archiver.archive.pages import rebuild_pages
     from archiver.archive.store import Archive
-    from archiver.pipeline.run import rebuild_index
 
     if _no_archive_at(args.output, stderr):
         return EXIT_USAGE
@@ -871,7 +872,7 @@ def _index(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     try:
         archive = Archive(args.output)
         with archive.lock():
-            changed = rebuild_index(archive, archive.scan_ids(), form=form)
+            changed = rebuild_pages(archive, archive.scan_ids(), form=form)
     except LockHeldError as exc:
         error(stderr, str(exc))
         return EXIT_LOCKED

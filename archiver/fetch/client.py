@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
 from typing import TypeVar
 
 import httpx
 
 from archiver.about import HOMEPAGE, __version__
+from archiver.clock import Clock, utcnow
 from archiver.config.load import FeedConfig
 from archiver.config.secrets import Redactor, redact_url, without_userinfo
 from archiver.errors import FetchError
@@ -35,7 +35,7 @@ from archiver.fetch.redirects import (
     redirect_target,
 )
 from archiver.fetch.retry import MAX_RETRY_AFTER, Sleep, with_retries
-from archiver.models import FeedState, FetchResult, utcnow
+from archiver.models import FeedState, FetchResult, current_state
 from archiver.urls import host_of
 
 USER_AGENT = f"archiver/{__version__} (feed archiver; +{HOMEPAGE})"
@@ -49,7 +49,6 @@ PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 PAGE_TYPES = ("text/html", "application/xhtml+xml")
 
 T = TypeVar("T")
-Clock = Callable[[], datetime]
 
 
 def make_client(
@@ -70,7 +69,8 @@ def make_client(
 
 def conditional_headers(feed: FeedConfig, state: FeedState | None) -> dict[str, str]:
     """The validators from the last fetch, unless the feed's URL has changed since."""
-    if state is None or state.url != feed.url:
+    state = current_state(state, feed.url)
+    if state is None:
         return {}
     headers = {}
     if state.etag:

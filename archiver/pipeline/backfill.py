@@ -34,14 +34,15 @@ import httpx
 
 from archiver.archive.disk import write_if_changed
 from archiver.archive.store import STATE_DIR
+from archiver.clock import Clock, utcnow
 from archiver.config.load import DEFAULT_MAX_PAGES, Access, Config, FeedConfig
 from archiver.errors import FeedError, FetchError
-from archiver.fetch.client import Clock
 from archiver.fetch.guard import private_address_problem
 from archiver.fetch.messages import PAGE
 from archiver.fetch.retry import Sleep
-from archiver.models import CatalogEntry, Entry, FetchResult, ParsedFeed, utcnow
-from archiver.pipeline.run import Session, open_session, select_feeds
+from archiver.models import CatalogEntry, Entry, FetchResult, ParsedFeed
+from archiver.pipeline.decide import select_feeds
+from archiver.pipeline.session import Session, open_session
 from archiver.text import plural
 from archiver.urls import host_of, normalise_url
 
@@ -463,7 +464,7 @@ class _FeedWalker:
         report.entries += len(entries)
         archived = await self.session.archive_entries(self.feed, parsed, entries)
         report.new += len(archived.written)
-        report.seen += archived.seen
+        report.seen += archived.already_archived
         report.failures += archived.failures
         report.written += archived.written
         self.report.warnings += archived.warnings

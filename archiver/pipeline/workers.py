@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from archiver.config.load import FeedConfig
 from archiver.convert.fulltext import extract_article
@@ -45,7 +45,8 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _shared_pool(workers: int) -> ProcessPoolExecutor:
+def shared_pool(workers: int) -> ProcessPoolExecutor:
+    """The pool of this many worker processes, started now if no other Workers has it."""
     if workers not in _pools:
         # spawn, not fork: forking a process that runs an event loop and threads
         # can copy a held lock into the child.
@@ -78,17 +79,18 @@ def _started() -> None:
     """A task that does nothing: submitting it makes the pool start a worker."""
 
 
-def _release_pool(workers: int) -> None:
-    """Stop the shared pool of this size now rather than at exit."""
-    pool = _pools.pop(workers, None)
-    if pool is not None:
-        pool.shutdown(cancel_futures=True)
+def _release_pool(pool: Executor) -> None:
+    """Stop the pool now rather than at exit; the next Workers of its size start another."""
+    for size, shared in list(_pools.items()):
+        if shared is pool:
+            del _pools[size]
+    pool.shutdown(cancel_futures=True)
 
 
 def _start_worker() -> None:
     # Ctrl-C reaches every process of the terminal's group: the main process stops
     # the run and then its workers, which, stopped first, left it waiting for them.
-    # (Started by _shared_pool they ignore it already; this covers any started later.)
+    # (Started by shared_pool they ignore it already; this covers any started later.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
     return_large_blocks()
@@ -124,9 +126,8 @@ def return_large_blocks() -> None:
     """Have glibc give blocks of 1 MB and more back to the system when they are freed.
 
     After the first large block glibc raises that threshold (up to 32 MB) and keeps
-    what a large feed left behind (its body, expat's and libxml2's buffers): about
-    10 MB per process for the rest of the run. A lower threshold saved more but cost
-    time (256 KB: 4 % more CPU in a cold run; 1 MB: none measurable).
+    what a large feed left behind (its body, expat's and libxml2's buffers) for the rest
+    of the run. 1 MB is where the saving costs no measurable time (BENCHMARKS.md).
     """
     with contextlib.suppress(OSError, AttributeError):  # not glibc
         ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, 1024 * 1024)
@@ -157,26 +158,47 @@ def parse_fetched(fetched: FetchResult) -> ParsedFeed:
     )
 
 
+class WorkerPool(Protocol):
+    """Where a run parses and converts: `Workers`, or a stand-in a test passes to run_async."""
+
+    @property
+    def count(self) -> int: ...
+
+    def release(self) -> None: ...
+
+    async def parse(self, fetched: FetchResult) -> ParsedFeed: ...
+
+    async def extract_article(self, page: bytes, url: str) -> str | None: ...
+
+    async def convert(
+        self, entries: Sequence[Entry], feed: FeedConfig, parsed: ParsedFeed, first_seen: datetime
+    ) -> list[Document | str]: ...
+
+
 class Workers:
-    def __init__(self, workers: int) -> None:
+    """`count` worker processes, shared by every Workers of that size and started by the
+    first feed that needs them (through `start_pool`); with one, a thread of this process."""
+
+    def __init__(self, workers: int, start_pool: Callable[[int], Executor] = shared_pool) -> None:
         self.count = workers
         self._pool: Executor | None = None
+        self._start_pool = start_pool
         self._may_start_pool = workers > 1  # one worker: a thread of this process
 
     def release(self) -> None:
         """Stop the worker processes: a command done with them gives their memory back
-        (about 150 MB on two cores) before it builds the index pages, which is when a
+        before it builds the pages, which is when a
         large archive's run needs the most in the main process."""
         if self._pool is not None:
-            _release_pool(self.count)
+            _release_pool(self._pool)
             self._pool = None
         self._may_start_pool = False
 
     def _executor(self) -> Executor | None:
         # Started by the first feed that needs one: an hourly run whose feeds all
-        # answer 304 or are unchanged never pays for them (0.8 s of CPU, 100 MB).
+        # answer 304 or are unchanged never pays for starting them.
         if self._pool is None and self._may_start_pool:
-            self._pool = _shared_pool(self.count)
+            self._pool = self._start_pool(self.count)
         return self._pool
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:

@@ -65,13 +65,13 @@ def error(stream: TextIO, message: str) -> None:
 
 
 def outcome_line(outcome: FeedOutcome) -> str:
-    if outcome.status is Status.NOT_MODIFIED:
+    if outcome.not_modified:
         return f"{outcome.name}: not modified"
     if outcome.status is Status.SKIPPED:
-        return f"{outcome.name}: skipped: {outcome.error}"
+        return f"{outcome.name}: skipped: {outcome.skip_reason}"
     extra = f", {outcome.updated} updated" if outcome.updated else ""
     extra += f", {outcome.filtered} filtered out" if outcome.filtered else ""
-    return f"{outcome.name}: {outcome.new} new, {outcome.seen} already archived{extra}"
+    return f"{outcome.name}: {outcome.new} new, {outcome.already_archived} already archived{extra}"
 
 
 def progress_line(done: int, total: int, new: int, failed: int) -> str:
@@ -149,9 +149,10 @@ class TerminalReporter(PlainReporter):
         rows = [("feed", "status", "new", "archived", "note")]
         statuses: list[Status | None] = [None]
         for o in sorted(self._outcomes, key=lambda o: o.name):
-            note = o.error or ("; ".join(o.warnings) if o.warnings else "")
-            rows.append((o.name, o.status.value, str(o.new), str(o.seen), note[:60]))
-            statuses.append(o.status)
+            note = o.reason or ("; ".join(o.warnings) if o.warnings else "")
+            shown = o.status.reported
+            rows.append((o.name, shown.value, str(o.new), str(o.already_archived), note[:60]))
+            statuses.append(shown)
         widths = [max(width(row[i]) for row in rows) for i in range(4)]
         for row, status in zip(rows, statuses, strict=True):
             cells = [pad(row[0], widths[0]), pad(row[1], widths[1])]

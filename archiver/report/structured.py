@@ -13,16 +13,16 @@ def outcome_record(outcome: FeedOutcome) -> dict[str, Any]:
     return {
         "name": outcome.name,
         "url": outcome.url,
-        "status": outcome.status.value,
+        "status": outcome.status.reported.value,
         "http_status": outcome.http_status,
         "not_modified": outcome.not_modified,
         "new": outcome.new,
-        "already_archived": outcome.seen,
+        "already_archived": outcome.already_archived,
         "filtered": outcome.filtered,
         "updated": outcome.updated,
         "bytes": outcome.bytes,
         "elapsed": outcome.elapsed,
-        "error": outcome.error,
+        "error": outcome.reason,
         "warnings": list(outcome.warnings),
         "written": [entry.path for entry in outcome.written],
     }
@@ -30,10 +30,10 @@ def outcome_record(outcome: FeedOutcome) -> dict[str, Any]:
 
 def summary_record(report: RunReport) -> dict[str, Any]:
     return {
-        "feeds": {status.value: report.count(status) for status in Status},
+        "feeds": {status.value: count for status, count in report.reported_counts().items()},
         "entries": {
             "new": report.new,
-            "already_archived": report.seen,
+            "already_archived": report.already_archived,
             "filtered": report.filtered,
             "updated": report.updated,
         },
@@ -76,9 +76,11 @@ def step_summary(report: RunReport) -> str:
         "| --- | --- | ---: | ---: | --- |",
     ]
     for o in sorted(report.outcomes, key=lambda o: (o.status is not Status.FAILED, o.name)):
-        note = o.error or ("; ".join(o.warnings) if o.warnings else "")
-        icon = STATUS_ICONS[o.status]
-        lines.append(f"| {icon} | {_cell(o.name)} | {o.new} | {o.seen} | {_cell(note)} |")
+        note = o.reason or ("; ".join(o.warnings) if o.warnings else "")
+        icon = STATUS_ICONS[o.status.reported]
+        lines.append(
+            f"| {icon} | {_cell(o.name)} | {o.new} | {o.already_archived} | {_cell(note)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
