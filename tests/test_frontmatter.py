@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from archiver.config.load import FLAVORS, FeedConfig
-from archiver.convert.frontmatter import front_matter, merge_categories, render
+from archiver.convert.frontmatter import FrontMatter, front_matter, merge_categories, read, render
 from archiver.models import Enclosure, Entry
 from archiver.text import clean_line
 
@@ -34,11 +35,9 @@ def entry(**changes: object) -> Entry:
 
 
 def parse(text: str) -> dict[str, object]:
-    assert text.startswith("---\n")
-    header, _, _body = text[4:].partition("\n---\n")
-    loaded = yaml.safe_load(header)
-    assert isinstance(loaded, dict)
-    return loaded
+    front = read(text)
+    assert front.problem is None, front.problem
+    return front.matter
 
 
 def test_keys_come_in_a_fixed_order() -> None:
@@ -172,3 +171,43 @@ def test_emoji_and_rare_cjk_are_written_as_themselves() -> None:
     header = render(matter, "")
     assert "🚀" in header and "𠮷野家" in header and "😀" in header
     assert "\\U" not in header
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("---\ntitle: a\n---\n\nbody\n", FrontMatter("\nbody\n", {"title": "a"})),
+        ("---\ntitle: a\n---\n", FrontMatter("", {"title": "a"})),
+        (
+            "just notes\n",
+            FrontMatter("just notes\n", problem="no front matter between '---' lines"),
+        ),
+        ("---\ntitle: a\n", FrontMatter("", problem="no front matter between '---' lines")),
+        (
+            "---\ntitle: [broken\n---\nnotes\n",
+            FrontMatter(
+                "notes\n",
+                problem="front matter is not valid YAML (line 2): "
+                "expected ',' or ']', but got '<stream end>'",
+            ),
+        ),
+        (
+            "---\n- a list\n---\nnotes\n",
+            FrontMatter("notes\n", problem="front matter is not a mapping of keys to values"),
+        ),
+        (
+            "---\n\n---\nnotes\n",
+            FrontMatter("notes\n", problem="front matter is not a mapping of keys to values"),
+        ),
+    ],
+    ids=["with-body", "without-body", "no-header", "not-closed", "not-yaml", "a-list", "empty"],
+)
+def test_read(text: str, expected: FrontMatter) -> None:
+    assert read(text) == expected
+
+
+@given(st.text())
+def test_read_gives_back_what_render_wrote(body: str) -> None:
+    matter = {"title": "a", "id": "61b020c61b8d24fa", "feed": {"name": "f"}}
+    front = read(render(matter, body))
+    assert front == FrontMatter(f"\n{body}\n" if body else "", matter)

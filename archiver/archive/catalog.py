@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from archiver.convert.frontmatter import read
 from archiver.models import CatalogEntry
 
 CATALOG_FILE = "catalog.jsonl"
@@ -116,14 +115,12 @@ def _encode(entry: CatalogEntry, written: Written | None = None) -> str:
 def read_front_matter_entry(root: Path, entry_id: str, relpath: str) -> CatalogEntry | None:
     """A catalog entry rebuilt from an archived file, or None when its header does not read."""
     try:
-        text = (root / relpath).read_text(encoding="utf-8")
-        matter = (
-            yaml.safe_load(text[4:].split("\n---\n", 1)[0]) if text.startswith("---\n") else None
-        )
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        front = read((root / relpath).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
         return None
-    if not isinstance(matter, dict):
+    if front.problem:
         return None
+    matter = front.matter
     feed = matter.get("feed")
     return CatalogEntry(
         id=entry_id,

@@ -28,8 +28,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
-
 from archiver.archive.catalog import Catalog
 from archiver.archive.disk import (
     REAL_DISK,
@@ -43,6 +41,7 @@ from archiver.archive.disk import (
 from archiver.archive.health import HEALTH_FILE, encode_health, load_health
 from archiver.archive.ids import IdSet
 from archiver.archive.shard import Shard
+from archiver.convert.frontmatter import read
 from archiver.errors import LockHeldError, StoreError
 from archiver.models import FeedHealth, FeedState, parse_instant
 
@@ -361,17 +360,10 @@ def _front_matter_problem(path: Path, entry_id: str) -> str | None:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return f"cannot be read: {exc}"
-    if not text.startswith("---\n") or "\n---\n" not in text[3:]:
-        return "no front matter between '---' lines"
-    header = text[4:].split("\n---\n", 1)[0]
-    try:
-        matter = yaml.safe_load(header)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 2})" if mark else ""
-        return f"front matter is not valid YAML{where}: {getattr(exc, 'problem', exc)}"
-    if not isinstance(matter, dict):
-        return "front matter is not a mapping of keys to values"
+    front = read(text)
+    if front.problem:
+        return front.problem
+    matter = front.matter
     if matter.get("id") != entry_id:
         return f"front matter id {matter.get('id')!r} does not match the file name's {entry_id}"
     return None

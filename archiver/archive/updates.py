@@ -32,10 +32,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import yaml
-
 from archiver.archive.catalog import Written
-from archiver.convert.frontmatter import render
+from archiver.convert.frontmatter import read, render
 from archiver.models import Document
 
 MAX_REVISIONS = 10
@@ -67,16 +65,10 @@ class Update:
     note: str | None = None
 
 
-def split(text: str) -> tuple[dict[str, Any], str]:
+def _split(text: str) -> tuple[dict[str, Any], str]:
     """(front matter, body) of an archived file; an empty mapping when the header is broken."""
-    if not text.startswith("---\n"):
-        return {}, text
-    header, _, body = text[4:].partition("\n---\n")
-    try:
-        matter = yaml.safe_load(header)
-    except yaml.YAMLError:
-        return {}, body
-    return (matter if isinstance(matter, dict) else {}), body
+    front = read(text)
+    return front.matter, front.body
 
 
 def file_digest(text: str) -> str:
@@ -116,7 +108,7 @@ def _lf(text: str) -> str:
 
 
 def _changed(old: str, new: str) -> bool:
-    (old_matter, old_body), (new_matter, new_body) = split(old), split(new)
+    (old_matter, old_body), (new_matter, new_body) = _split(old), _split(new)
     return old_body.strip() != new_body.strip() or old_matter.get("title") != new_matter.get(
         "title"
     )
@@ -142,7 +134,7 @@ def as_archiver_writes(document: Document, revision: int) -> str:
     """The entry's file as archiver writes it when it holds `revision` of it in place."""
     if revision == 1:
         return document.text
-    matter, body = split(document.text)
+    matter, body = _split(document.text)
     return render({**matter, "revision": revision}, body.strip("\n"))
 
 
@@ -156,7 +148,7 @@ def plan_update(
     """What to do when the feed serves `document` for the entry archived at `relpath`, of
     which the catalog records `recorded` (None: nothing)."""
     text = _lf(files.read_file(relpath))
-    matter, body = split(text)
+    matter, body = _split(text)
     if not matter:
         return Update(note=f"{relpath}: front matter unreadable, left as it is")
     current = matter.get("revision")
@@ -188,7 +180,7 @@ def plan_update(
         return Update((Write(relpath, rewritten),), Written(file_digest(rewritten), version))
     first_name = posixpath.basename(relpath)
     name = first_name.removesuffix(".md") + REVISION_SUFFIX.format(number=number)
-    new_matter, new_body = split(document.text)
+    new_matter, new_body = _split(document.text)
     revision = Write(
         posixpath.join(folder, name),
         render({**new_matter, "revision": number, "revision_of": first_name}, new_body.strip("\n")),

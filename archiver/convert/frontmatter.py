@@ -1,4 +1,4 @@
-"""Entry → YAML front matter; pure.
+"""Entry → YAML front matter, and an archived file's front matter read back; pure.
 
 yaml.safe_dump chooses the quoting, so no title, however hostile (`---`,
 `: `, quotes, `yes`, newlines, emoji), can break out of its value.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +28,8 @@ _NO_WRAP = 1 << 20
 _FAST_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # not a SafeDumper subclass
 _WRITTEN_OTHERWISE_BY_LIBYAML = re.compile("[\r\x85\U00010000-\U0010ffff]")
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_OPENING = "---\n"
+_CLOSING = "\n---\n"
 
 
 def iso_date(moment: datetime, zone: ZoneInfo) -> str:
@@ -227,8 +230,39 @@ def render(matter: dict[str, Any], body: str) -> str:
         default_flow_style=False,
         width=_NO_WRAP,
     )
-    text = f"---\n{header}---\n"
+    text = f"{_OPENING}{header}---\n"
     return f"{text}\n{body}\n" if body else text
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    """A file's front matter and what follows it (the body keeps the blank line `render`
+    puts before it). When the header does not read, `matter` is empty and `problem` says
+    why; a file with no header at all is all body."""
+
+    body: str
+    matter: dict[str, Any] = field(default_factory=dict)
+    problem: str | None = None
+
+
+def read(text: str) -> FrontMatter:
+    """The front matter between the `---` lines that open `text`, as `render` writes it
+    (or a person edits it)."""
+    if not text.startswith(_OPENING):
+        return FrontMatter(text, problem="no front matter between '---' lines")
+    header, closed, body = text[len(_OPENING) :].partition(_CLOSING)
+    if not closed:
+        return FrontMatter(body, problem="no front matter between '---' lines")
+    try:
+        matter = yaml.safe_load(header)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark else ""  # counted from the opening `---`
+        problem = f"front matter is not valid YAML{where}: {getattr(exc, 'problem', exc)}"
+        return FrontMatter(body, problem=problem)
+    if not isinstance(matter, dict):
+        return FrontMatter(body, problem="front matter is not a mapping of keys to values")
+    return FrontMatter(body, matter)
 
 
 def _written_alike_by_libyaml(value: Any) -> bool:
