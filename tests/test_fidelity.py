@@ -11,13 +11,13 @@ import pytest
 from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 
-from archiver.convert.document import convert_body
-from archiver.convert.markdown import (
+from archiver.convert.clean import (
     DROPPED_ELEMENTS,
     EMBED_ELEMENTS,
     LINK_SCHEMES,
     is_real_image,
 )
+from archiver.convert.document import convert_body
 from archiver.errors import ParseError
 from archiver.models import Entry
 from archiver.parse.feed import parse_feed

@@ -58,7 +58,7 @@ DROPPED = {
     "script": "code",
     "style": "code",
     "template": "inert until a script uses it",
-    "noscript": "a plea to turn JavaScript on (its images stay: see test_convert)",
+    "noscript": "a plea to turn JavaScript on (its images stay: see test_clean)",
     "title": "the page's title, not the entry's",
     "input": "a form control",
     "button": "a form control",

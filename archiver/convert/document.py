@@ -6,9 +6,10 @@ import re
 from datetime import datetime
 
 from archiver.config.load import FeedConfig
+from archiver.convert.clean import is_real_image
 from archiver.convert.frontmatter import front_matter, iso_date, render
 from archiver.convert.inert import inert
-from archiver.convert.markdown import Converted, html_to_markdown, is_real_image, text_to_markdown
+from archiver.convert.markdown import Converted, html_to_markdown, text_to_markdown
 from archiver.convert.paths import entry_relpath, slugify
 from archiver.models import Document, Entry, ParsedFeed
 from archiver.text import clean_line, excerpt

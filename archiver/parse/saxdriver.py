@@ -3,8 +3,7 @@
 expat reports text in pieces, a new one at every entity and every line: an entry
 whose HTML is escaped (`&lt;p&gt;`) arrives as hundreds of pieces, and feedparser
 handles every piece in Python. Buffered, expat joins them first; feedparser joins
-pieces anyway, so what it makes of a feed is the same (the benchmark's feeds: 983,337
-pieces and 5.6 s of CPU before, 211,774 and 4.8 s after).
+pieces anyway, so what it makes of a feed is the same (BENCHMARKS.md has the figures).
 
 `xml.sax.make_parser` takes drivers by module name; feedparser asks for the ones
 in `feedparser.api.PREFERRED_XML_PARSERS`, and `use()` puts this one first.
