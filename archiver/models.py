@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -21,11 +22,36 @@ class FeedState:
     url: str
     etag: str | None = None
     last_modified: str | None = None
-    failing_since: str | None = None  # ISO 8601: the first failed run of the current streak
+    failing_since: datetime | None = None  # the first failed run of the current streak
     last_error: str | None = None
     permanent_redirect: str | None = None
-    gone_since: str | None = None  # ISO 8601: when the feed answered 410 Gone
-    retry_not_before: str | None = None  # ISO 8601: what the server's Retry-After asked for
+    gone_since: datetime | None = None  # when the feed answered 410 Gone
+    retry_not_before: datetime | None = None  # what the server's Retry-After asked for
+
+    def record(self) -> dict[str, Any]:
+        """The state as the state file holds it: what is set, its times in ISO 8601."""
+        record = {k: v for k, v in asdict(self).items() if v is not None}
+        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in record.items()}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> FeedState:
+        """The state a record of the state file holds; keys it does not know are left out,
+        and a time that is no ISO 8601 time is forgotten."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in record.items() if k in known}
+        for name in _STATE_TIMES & values.keys():
+            values[name] = _instant_or_none(values[name])
+        return cls(**values)
+
+
+_STATE_TIMES = frozenset({"failing_since", "gone_since", "retry_not_before"})
+
+
+def _instant_or_none(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    instant = parse_instant(value)
+    return None if instant == _EARLIEST else instant
 
 
 def current_state(state: FeedState | None, url: str) -> FeedState | None:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -102,7 +103,9 @@ def test_state_round_trip_and_no_rewrite_when_unchanged(tmp_path: Path) -> None:
     states = {
         "b": FeedState(url="https://e.org/b", etag='"v1"', last_modified="Mon, 21 Jun 2021"),
         "a": FeedState(
-            url="https://e.org/a", failing_since="2026-11-24T00:00:00+00:00", last_error="HTTP 500"
+            url="https://e.org/a",
+            failing_since=datetime(2026, 11, 24, tzinfo=timezone.utc),
+            last_error="HTTP 500",
         ),
     }
     assert archive.save_state(states) is True

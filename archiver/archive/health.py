@@ -111,7 +111,7 @@ def feed_statuses(
         if (
             state
             and state.failing_since
-            and now - parse_instant(state.failing_since) > timedelta(days=failing_days)
+            and now - state.failing_since > timedelta(days=failing_days)
         ):
             flags.append(f"failing for more than {failing_days:g} days")
         if state and state.gone_since:
@@ -131,7 +131,9 @@ def feed_statuses(
                 last_success=facts.last_success,
                 last_status=facts.last_status,
                 consecutive_failures=facts.consecutive_failures,
-                failing_since=state.failing_since if state else None,
+                failing_since=state.failing_since.isoformat()
+                if state and state.failing_since
+                else None,
                 last_error=state.last_error if state else None,
                 entries=counts.get(feed.name, 0),
                 newest_entry=last_entry,

@@ -23,7 +23,6 @@ import os
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, fields
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -372,8 +371,7 @@ def _front_matter_problem(path: Path, entry_id: str) -> str | None:
 def _encode_state(states: Mapping[str, FeedState]) -> bytes:
     feeds: dict[str, Any] = {}
     for name in sorted(states):
-        record = {k: v for k, v in asdict(states[name]).items() if v is not None}
-        feeds[name] = record
+        feeds[name] = states[name].record()
     document = {"version": STATE_VERSION, "feeds": feeds}
     return (json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
 
@@ -382,10 +380,9 @@ def _decode_state(raw: bytes) -> dict[str, FeedState]:
     document = json.loads(raw)
     if not isinstance(document, dict) or document.get("version") != STATE_VERSION:
         raise ValueError(f"expected a version {STATE_VERSION} state document")
-    known = {f.name for f in fields(FeedState)}
     states = {}
     for name, record in document["feeds"].items():
         if not isinstance(record, dict) or not isinstance(record.get("url"), str):
             raise ValueError(f"feed {name!r} has no url")
-        states[name] = FeedState(**{k: v for k, v in record.items() if k in known})
+        states[name] = FeedState.from_record(record)
     return states

@@ -27,7 +27,6 @@ from archiver.models import (
     ParsedFeed,
     current_state,
     header,
-    parse_instant,
 )
 
 # --- which feeds, and whether each is due ---------------------------------------------
@@ -55,11 +54,11 @@ def skip_reason(state: FeedState | None, feed_url: str, now: datetime) -> str | 
         return None
     if state.gone_since:
         return (
-            f"gone (HTTP 410 since {state.gone_since[:10]}); "
+            f"gone (HTTP 410 since {state.gone_since.date().isoformat()}); "
             "remove it from the config, or give it a new url to fetch it again"
         )
-    if state.retry_not_before and now < parse_instant(state.retry_not_before):
-        return f"the server asked us to wait until {state.retry_not_before}"
+    if state.retry_not_before and now < state.retry_not_before:
+        return f"the server asked us to wait until {state.retry_not_before.isoformat()}"
     return None
 
 
@@ -95,15 +94,16 @@ def state_after_failure(
     previous = current_state(previous, feed_url) or FeedState(url=feed_url)
     state = replace(
         previous,
-        failing_since=previous.failing_since or now.isoformat(),
+        failing_since=previous.failing_since or now,
         last_error=str(error),
     )
     if http_status_of(error) == 410:
-        state = replace(state, gone_since=previous.gone_since or now.isoformat())
+        state = replace(state, gone_since=previous.gone_since or now)
     retry_after = getattr(error, "retry_after", None)
     if retry_after:
-        until = now + timedelta(seconds=retry_after)
-        state = replace(state, retry_not_before=until.isoformat(timespec="seconds"))
+        # To the second, as the state file has always written it.
+        until = (now + timedelta(seconds=retry_after)).replace(microsecond=0)
+        state = replace(state, retry_not_before=until)
     return state
 
 
