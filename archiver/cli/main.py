@@ -60,8 +60,9 @@ from archiver.report.console import (
     redacted,
     say,
 )
+from archiver.report.status import status_document, status_table
 from archiver.report.structured import run_report, step_summary, workflow_annotations
-from archiver.text import pad, plural, width
+from archiver.text import plural
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -619,29 +620,10 @@ def _status(config: Config, args: argparse.Namespace, stdout: TextIO) -> int:
         say(stdout, f"{config.path}: {_no_feeds_yet(config.path)}")
         return EXIT_OK
     if args.json:
-        document = {"feeds": [row.__dict__ | {"flags": list(row.flags)} for row in rows]}
-        say(stdout, json.dumps(document, ensure_ascii=False, indent=2))
+        say(stdout, json.dumps(status_document(rows), ensure_ascii=False, indent=2))
         return EXIT_OK
-    header = ("feed", "last success", "HTTP", "fails", "entries", "newest", "validators")
-    table = [header]
-    for row in rows:
-        table.append(
-            (
-                row.name,
-                (row.last_success or "never")[:16],
-                str(row.last_status or "-"),
-                str(row.consecutive_failures),
-                str(row.entries),
-                (row.newest_entry or "-")[:10],
-                "yes" if row.validators else "no",
-            )
-        )
-    widths = [max(width(line[i]) for line in table) for i in range(len(header))]
-    flags = [(), *(row.flags for row in rows)]
-    for line, row_flags in zip(table, flags, strict=True):
-        cells = (pad(cell, columns) for cell, columns in zip(line, widths, strict=True))
-        text = "  ".join(cells).rstrip()
-        say(stdout, text + ("  ! " + "; ".join(row_flags) if row_flags else ""))
+    for line in status_table(rows):
+        say(stdout, line)
     return EXIT_OK
 
 
