@@ -24,9 +24,11 @@ from ruamel.yaml.util import load_yaml_guess_indent
 
 from archiver.about import __version__
 from archiver.archive.disk import write_atomic
+from archiver.archive.store import Archive
 from archiver.clock import utcnow
 from archiver.config.load import DEFAULT_TIMEOUT, Config, load_config, parse_config
 from archiver.config.secrets import (
+    MARKER,
     Redactor,
     credential_hint,
     redact_url,
@@ -37,6 +39,7 @@ from archiver.convert.paths import slugify
 from archiver.errors import ConfigError, FeedError, FetchError
 from archiver.fetch.client import make_client
 from archiver.fetch.messages import GIVEN_PAGE, status_error, transport_error
+from archiver.models import current_state
 from archiver.parse.feed import advertised_feeds, parse_feed
 from archiver.urls import is_web_url, normalise_url
 
@@ -254,6 +257,29 @@ def apply_redirects(config_path: Path, moves: Sequence[tuple[str, str]]) -> list
     if changed:
         feeds.save()
     return changed
+
+
+@dataclass(frozen=True)
+class Redirects:
+    applied: list[tuple[str, str]]  # (name, new URL) of each feed whose url was updated
+    # (name, new URL) of each feed that moved to a URL with a secret in it, which
+    # feeds.yaml would publish: for the user to move by hand.
+    by_hand: list[tuple[str, str]]
+
+
+def apply_permanent_redirects(config: Config, output: Path) -> Redirects:
+    """Point each feed that moved permanently, as the archive's state at `output` says,
+    at its new address in the config."""
+    states, _ = Archive(output).load_state(utcnow(), set_aside=False)
+    moves = [
+        (feed.name, state.permanent_redirect)
+        for feed in config.feeds
+        if (state := current_state(states.get(feed.name), feed.url)) and state.permanent_redirect
+    ]
+    by_hand = [(name, url) for name, url in moves if MARKER in url]
+    moves = [(name, url) for name, url in moves if MARKER not in url]
+    changed = set(apply_redirects(config.path, moves))
+    return Redirects([(name, url) for name, url in moves if name in changed], by_hand)
 
 
 # --- finding a site's feeds -------------------------------------------------------------

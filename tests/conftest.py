@@ -14,8 +14,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from archiver.cli import main as cli
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 FEEDS_DIR = SHARED / "feeds"
@@ -23,13 +21,6 @@ SEED_DIR = SHARED / "seed"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 FIXED_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(autouse=True)
-def _one_worker_pool(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Commands run in-process keep their worker processes for the next test, as the
-    # pipeline's own tests do; starting a pool costs half a second.
-    monkeypatch.setattr(cli, "RELEASE_WORKERS", False)
 
 
 def shared_path(*parts: str) -> Path:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -18,7 +20,6 @@ from bs4 import BeautifulSoup
 
 from archiver import __version__
 from archiver.archive.store import Archive, id_from_name
-from archiver.cli import main as cli
 from archiver.cli.main import (
     EXIT_FEED_FAILED,
     EXIT_INTERRUPTED,
@@ -377,13 +378,18 @@ def test_entry_without_a_date_is_dated_when_first_archived(
     assert path.parent.name == f"{archived.day:02d}"
 
 
-def test_ctrl_c_outside_a_run_says_so_in_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def interrupted(path: Path, env: object = None) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(cli, "load_config", interrupted)
-    stderr = io.StringIO()
-    code = main(["check", "--config", str(tmp_path / "feeds.yaml")], stderr=stderr)
-    assert (code, stderr.getvalue()) == (EXIT_INTERRUPTED, "archiver: interrupted\n")
+def test_ctrl_c_outside_a_run_says_so_in_one_line(tmp_path: Path) -> None:
+    # A config that is a pipe: the command waits in reading it, outside any run, until
+    # the Ctrl-C a person would type.
+    config = tmp_path / "feeds.yaml"
+    os.mkfifo(config)
+    command = subprocess.Popen(
+        [sys.executable, "-m", "archiver", "check", "--config", str(config)],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    with open(config, "w", encoding="utf-8"):  # returns once the command opens it
+        command.send_signal(signal.SIGINT)
+        _, stderr = command.communicate(timeout=60)
+    assert (command.returncode, stderr) == (EXIT_INTERRUPTED, "archiver: interrupted\n")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from archiver.cli import main as cli
+from archiver.cli.main import main
+from archiver.cli.parser import argument_parser
 from archiver.config.load import (
     FEED_KEYS,
     FEED_ONLY_KEYS,
@@ -121,7 +122,7 @@ def synopses() -> dict[str, str]:
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:
-    parsers = cli._parser()._subparsers
+    parsers = argument_parser()._subparsers
     assert parsers is not None
     (action,) = [a for a in parsers._group_actions if isinstance(a, argparse._SubParsersAction)]
     return dict(action.choices)
@@ -186,7 +187,7 @@ def test_the_example_file_is_what_the_shipped_huxiu_feed_gives(
         (REPO_ROOT / "feeds.yaml").read_text(encoding="utf-8").replace(shipped.url, loopback),
         encoding="utf-8",
     )
-    cli.main(
+    main(
         ["run", "--config", str(config), "--output", str(tmp_path / "out"), "--feed", "huxiu"],
         stdout=io.StringIO(),
         stderr=io.StringIO(),

@@ -30,6 +30,7 @@ from archiver.errors import FeedError, StoreError
 from archiver.fetch.retry import Sleep
 from archiver.models import FeedOutcome, RunReport, Status
 from archiver.pipeline.decide import select_feeds
+from archiver.pipeline.memory import return_large_blocks
 from archiver.pipeline.steps import STATE_SAVE_INTERVAL, Run
 from archiver.pipeline.tools import Tools, open_tools
 from archiver.pipeline.workers import WorkerPool
@@ -138,6 +139,7 @@ async def run_async(
     the config says); the state written at most every `state_save_interval` seconds until
     the end; `disk`, what the archive writes through (a FaultyDisk in a test); `archive`,
     the Archive of `options.output` and `options.shard` (a test passes a stand-in)."""
+    return_large_blocks()  # this process holds feeds of megabytes too, as the workers do
     feeds = select_feeds(config, options.feed_names, options.shard)
     if archive is None:
         archive = Archive(options.output, options.shard, disk=disk)

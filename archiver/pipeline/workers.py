@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import ctypes
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -28,6 +27,7 @@ from typing import Any, Protocol, TypeVar
 from archiver.config.load import FeedConfig
 from archiver.convert.fulltext import extract_article
 from archiver.models import Document, Entry, FetchResult, ParsedFeed
+from archiver.pipeline.memory import return_large_blocks
 
 # Entries converted per task: big enough that pickling is small beside the work,
 # small enough that one long feed still spreads over every core.
@@ -116,21 +116,6 @@ def _exit_with_parent() -> None:
         os._exit(1)  # at once: there is no one left to hand results to
 
     threading.Thread(target=watch, name="archiver-parent-watch", daemon=True).start()
-
-
-# glibc's mallopt parameter for the size from which blocks are mapped on their own.
-_M_MMAP_THRESHOLD = -3
-
-
-def return_large_blocks() -> None:
-    """Have glibc give blocks of 1 MB and more back to the system when they are freed.
-
-    After the first large block glibc raises that threshold (up to 32 MB) and keeps
-    what a large feed left behind (its body, expat's and libxml2's buffers) for the rest
-    of the run. 1 MB is where the saving costs no measurable time (BENCHMARKS.md).
-    """
-    with contextlib.suppress(OSError, AttributeError):  # not glibc
-        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, 1024 * 1024)
 
 
 def convert_batch(
