@@ -26,7 +26,8 @@ from archiver.about import __version__
 from archiver.archive.disk import write_atomic
 from archiver.archive.store import Archive
 from archiver.clock import utcnow
-from archiver.config.load import DEFAULT_TIMEOUT, Config, load_config, parse_config
+from archiver.config.load import load_config, parse_config
+from archiver.config.model import DEFAULT_TIMEOUT, Config
 from archiver.config.secrets import (
     MARKER,
     Redactor,
@@ -278,7 +279,7 @@ def apply_permanent_redirects(config: Config, output: Path) -> Redirects:
     ]
     by_hand = [(name, url) for name, url in moves if MARKER in url]
     moves = [(name, url) for name, url in moves if MARKER not in url]
-    changed = set(apply_redirects(config.path, moves))
+    changed = set(apply_redirects(config.source, moves))
     return Redirects([(name, url) for name, url in moves if name in changed], by_hand)
 
 

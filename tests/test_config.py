@@ -4,13 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from archiver.config.load import (
-    DEFAULT_DEADLINE,
-    DEFAULT_PATH_PATTERN,
-    load_config,
-    parse_config,
-    path_pattern_problem,
-)
+from archiver.config.keys import path_pattern_problem
+from archiver.config.load import load_config, parse_config
+from archiver.config.model import DEFAULT_DEADLINE, DEFAULT_PATH_PATTERN
 from archiver.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +31,7 @@ def test_minimal_config() -> None:
     assert feed.name == "huxiu"
     assert feed.url == "https://example.org/huxiu/article"
     assert feed.categories == ("新媒体", "虎嗅", "首页资讯")
-    assert feed.path == DEFAULT_PATH_PATTERN
+    assert feed.path_pattern == DEFAULT_PATH_PATTERN
     assert feed.deadline == DEFAULT_DEADLINE
     assert feed.timezone == "UTC"
 

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from archiver.archive.shard import Shard
-from archiver.config.load import FeedConfig, parse_config
+from archiver.config.load import parse_config
+from archiver.config.model import FeedConfig
 from archiver.errors import FeedError, FetchError, ParseError
 from archiver.models import (
     Document,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
 from archiver.archive.store import Archive
-from archiver.config.load import FeedConfig
+from archiver.config.model import FeedConfig
 from archiver.convert.document import build_document, fallback_title
 from archiver.convert.paths import MAX_NAME_BYTES
 from archiver.models import Entry, ParsedFeed

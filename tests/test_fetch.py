@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from archiver.config.load import FeedConfig
+from archiver.config.model import FeedConfig
 from archiver.errors import FetchError
 from archiver.fetch.client import USER_AGENT, Fetcher, make_client
 from archiver.fetch.retry import parse_retry_after

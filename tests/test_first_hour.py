@@ -8,14 +8,15 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from archiver.archive.store import id_from_name
 from archiver.cli.main import EXIT_OK, EXIT_USAGE, main
-from archiver.config.load import Config, FeedConfig, load_config, parse_config
+from archiver.config.keys import FEED_KEYS, RUN_KEYS
+from archiver.config.load import load_config, parse_config
+from archiver.config.model import Config, FeedConfig
 from archiver.config.starter import CONFIG_TEMPLATE
 
 from .conftest import REPO_ROOT, FeedServer, Reply
@@ -74,10 +75,9 @@ def test_the_templates_commented_defaults_are_the_codes_defaults() -> None:
     )
     (feed,) = config.feeds
     assert feed == FeedConfig(name="x", url="https://e.org/f")
-    assert config == Config(path=config.path, feeds=config.feeds)
+    assert config == Config(source=config.source, feeds=config.feeds)
     # Every key it switches on is a real setting, each given once.
-    settings = {f.name for f in fields(FeedConfig)} | {f.name for f in fields(Config)}
-    assert set(switched_on) <= settings and len(switched_on) == len(set(switched_on))
+    assert set(switched_on) <= {*FEED_KEYS, *RUN_KEYS} and len(switched_on) == len(set(switched_on))
 
 
 def test_a_template_default_that_drifts_is_caught() -> None:

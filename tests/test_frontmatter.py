@@ -7,7 +7,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archiver.config.load import FLAVORS, FeedConfig
+from archiver.config.model import FLAVORS, FeedConfig, Flavor
 from archiver.convert.frontmatter import FrontMatter, front_matter, merge_categories, read, render
 from archiver.models import Enclosure, Entry
 from archiver.text import clean_line
@@ -131,7 +131,7 @@ def test_any_title_reads_back(raw: str) -> None:
 
 
 @given(st.sampled_from(FLAVORS), st.one_of(st.sampled_from(HOSTILE), st.text()))
-def test_every_flavour_keeps_any_title(flavor: str, raw: str) -> None:
+def test_every_flavour_keeps_any_title(flavor: Flavor, raw: str) -> None:
     title = clean_line(raw) or "Untitled"
     feed = FeedConfig(name="f", url="https://example.org/f", flavor=flavor)
     matter = front_matter(entry(), feed=feed, title=title, date=DATE, image=None)

@@ -11,6 +11,7 @@ import yaml
 
 from archiver.archive.store import id_from_name
 from archiver.cli.main import main
+from archiver.config.model import Fulltext
 from archiver.convert.fulltext import wants_full_text
 from archiver.models import Entry
 
@@ -174,7 +175,7 @@ def entry(content: str, link: str | None = "https://e.org/a") -> Entry:
         ("<p>short</p>", False, False),
     ],
 )
-def test_wants_full_text(content: str, mode: bool | str, wanted: bool) -> None:
+def test_wants_full_text(content: str, mode: Fulltext, wanted: bool) -> None:
     assert wants_full_text(entry(content), mode) is wanted
     assert wants_full_text(entry(content, link=None), mode) is False
 

@@ -35,7 +35,8 @@ import yaml
 from archiver.archive.disk import REAL_DISK, Disk, FaultyDisk
 from archiver.archive.store import id_from_name
 from archiver.cli.main import EXIT_FEED_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, main
-from archiver.config.load import FeedConfig, parse_config
+from archiver.config.load import parse_config
+from archiver.config.model import FeedConfig
 from archiver.convert.paths import MAX_NAME_BYTES
 from archiver.errors import FetchError
 from archiver.fetch.client import Fetcher, make_client

@@ -14,7 +14,7 @@ import yaml
 
 from archiver.archive.store import id_from_name
 from archiver.cli.main import main
-from archiver.config.load import FeedConfig
+from archiver.config.model import FeedConfig
 from archiver.errors import FetchError
 from archiver.fetch.client import Fetcher, make_client
 from archiver.fetch.guard import private_address_problem

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from archiver.archive.store import id_from_name
-from archiver.config.load import FLAVORS
+from archiver.config.model import FLAVORS
 
 from .conftest import REPO_ROOT, FeedServer, Reply, write_config
 from .test_fulltext import page

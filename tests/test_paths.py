@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archiver.config.load import DEFAULT_PATH_PATTERN
+from archiver.config.model import DEFAULT_PATH_PATTERN
 from archiver.convert.paths import MAX_NAME_BYTES, entry_relpath, slugify
 
 DATE = datetime(2021, 6, 20, 23, 59, tzinfo=timezone.utc)

@@ -17,7 +17,8 @@ import httpx
 from archiver.archive.disk import Disk, FaultyDisk
 from archiver.archive.ids import IdSet
 from archiver.archive.store import Archive, id_from_name
-from archiver.config.load import FeedConfig, parse_config
+from archiver.config.load import parse_config
+from archiver.config.model import FeedConfig
 from archiver.models import Document, Entry, FetchResult, ParsedFeed, RunReport, Status
 from archiver.pipeline.run import RunOptions, run_async
 from archiver.pipeline.workers import Workers, shared_pool

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from archiver.cli.main import EXIT_FEED_FAILED, EXIT_OK, EXIT_USAGE, main
-from archiver.config.load import FeedConfig, parse_config
+from archiver.config.load import parse_config
+from archiver.config.model import FeedConfig
 from archiver.config.secrets import MARKER
 from archiver.fetch.client import Fetcher, make_client
 

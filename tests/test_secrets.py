@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from archiver.archive.shard import Shard
-from archiver.config.load import Config, parse_config
+from archiver.config.load import parse_config
+from archiver.config.model import Config
 from archiver.config.secrets import (
     MARKER,
     Redactor,

@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from archiver.config.load import Access, FeedConfig, parse_config
+from archiver.config.load import parse_config
+from archiver.config.model import Access, FeedConfig
 from archiver.models import Document, Entry, FetchResult, ParsedFeed
 from archiver.pipeline.workers import BATCH_SIZE, Workers, convert_batch, shared_pool
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from archiver.config.load import FeedConfig
+from archiver.config.model import FeedConfig
 from archiver.models import (
     CatalogEntry,
     FeedHealth,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from archiver.about import HOMEPAGE
+from archiver.config.model import Flavor
 from archiver.convert.frontmatter import render
 from archiver.convert.inert import inert
 from archiver.models import CatalogEntry
@@ -40,7 +41,7 @@ class PageForm:
 
     root: str = ROOT_PAGE
     month: str = MONTH_PAGE
-    flavor: str = "default"
+    flavor: Flavor = "default"
     titled: bool = False  # a `title:` front matter, for generators that read the pages
 
 
@@ -59,7 +60,7 @@ PAGE_FORMS = {
 DEFAULT_FORM = PageForm()
 
 
-def page_form(flavors: Iterable[str]) -> PageForm:
+def page_form(flavors: Iterable[Flavor]) -> PageForm:
     """The form of the flavour every feed has; the default form when they differ."""
     distinct = set(flavors)
     return PAGE_FORMS.get(distinct.pop(), DEFAULT_FORM) if len(distinct) == 1 else DEFAULT_FORM

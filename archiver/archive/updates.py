@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from archiver.archive.catalog import Written
+from archiver.config.model import OnUpdate
 from archiver.convert.frontmatter import read, render
 from archiver.models import Document
 
@@ -139,7 +140,7 @@ def as_archiver_writes(document: Document, revision: int) -> str:
 
 
 def plan_update(
-    mode: str,
+    mode: OnUpdate,
     document: Document,
     relpath: str,
     recorded: Written | None,

@@ -20,7 +20,8 @@ from archiver.cli.common import (
     no_feeds_yet,
 )
 from archiver.clock import utcnow
-from archiver.config.load import DEFAULT_CONFIG_PATH, Config, load_config
+from archiver.config.load import load_config
+from archiver.config.model import DEFAULT_CONFIG_PATH, Config
 from archiver.errors import ConfigError, LockHeldError, StoreError
 from archiver.report.console import error, say
 from archiver.report.status import status_document, status_table
@@ -69,7 +70,7 @@ def status(config: Config, args: argparse.Namespace, given: Invocation) -> int:
         return EXIT_USAGE
     rows = _status_rows(config, args)
     if not rows and not args.json:
-        say(stdout, f"{config.path}: {no_feeds_yet(config.path)}")
+        say(stdout, f"{config.source}: {no_feeds_yet(config.source)}")
         return EXIT_OK
     if args.json:
         say(stdout, json.dumps(status_document(rows), ensure_ascii=False, indent=2))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from archiver.archive.disk import REAL_DISK, Disk
-from archiver.config.load import DEFAULT_CONFIG_PATH, Config, FeedConfig
+from archiver.config.model import DEFAULT_CONFIG_PATH, Config, FeedConfig
 from archiver.config.secrets import Redactor
 from archiver.errors import LockHeldError, StoreError
 from archiver.report.console import error
@@ -75,7 +75,7 @@ def selected(
         feeds = select_feeds(config, names, shard)
     except KeyError as exc:
         known = ", ".join(f.name for f in config.feeds) or "none"
-        error(stderr, f"no feed named {exc.args[0]!r} in {config.path} (known: {known})")
+        error(stderr, f"no feed named {exc.args[0]!r} in {config.source} (known: {known})")
         return None
     unset = config.unset_for(feeds)
     for problem in unset:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from archiver.cli.common import EXIT_FEED_FAILED, EXIT_OK, EXIT_USAGE, Invocation, no_feeds_yet
-from archiver.config.load import Config, load_config
+from archiver.config.load import load_config
+from archiver.config.model import Config
 from archiver.config.secrets import credential_hint, redact_url
 from archiver.config.starter import write_starter_config
 from archiver.errors import FetchError
@@ -35,9 +36,9 @@ def check(config: Config, args: argparse.Namespace, given: Invocation) -> int:
 
     stdout = given.stdout
     if config.feeds:
-        say(stdout, f"{config.path}: {plural(len(config.feeds), 'feed')}, configuration OK")
+        say(stdout, f"{config.source}: {plural(len(config.feeds), 'feed')}, configuration OK")
     else:
-        say(stdout, f"{config.path}: configuration OK, {no_feeds_yet(config.path)}")
+        say(stdout, f"{config.source}: configuration OK, {no_feeds_yet(config.source)}")
     for problem in config.unset:
         say(stdout, f"note: {problem} (archiver run needs it)")
     return check_archive(args.output, stdout, given.stderr) if args.output else EXIT_OK
@@ -136,11 +137,11 @@ def _ask(count: int, stdout: TextIO) -> int | None:
 def remove(config: Config, args: argparse.Namespace, given: Invocation) -> int:
     from archiver.subscriptions import remove_feed
 
-    if not remove_feed(config.path, args.name):
+    if not remove_feed(config.source, args.name):
         names = [feed.name for feed in config.feeds]
         close = difflib.get_close_matches(args.name, names, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        error(given.stderr, f"no feed named {args.name!r} in {config.path}{hint}")
+        error(given.stderr, f"no feed named {args.name!r} in {config.source}{hint}")
         return EXIT_USAGE
     say(given.stdout, f"removed {args.name}; its archived entries stay")
     return EXIT_OK
@@ -155,7 +156,7 @@ def import_opml(config: Config, args: argparse.Namespace, given: Invocation) -> 
     except OSError as exc:
         error(stderr, f"cannot read {args.file}: {exc.strerror}")
         return EXIT_USAGE
-    imported = import_feeds(config.path, data, str(args.file))
+    imported = import_feeds(config.source, data, str(args.file))
     for name in imported.added:
         say(stdout, f"added {name}")
     for problem in imported.unusable:

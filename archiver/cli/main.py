@@ -33,7 +33,8 @@ from archiver.cli.common import (
     Invocation,
 )
 from archiver.cli.parser import argument_parser
-from archiver.config.load import Config, load_config
+from archiver.config.load import load_config
+from archiver.config.model import Config
 from archiver.config.secrets import Redactor
 from archiver.config.starter import write_starter_config
 from archiver.errors import ConfigError

@@ -10,7 +10,7 @@ from typing import TypeAlias
 from archiver.about import __version__
 from archiver.archive.health import DEFAULT_FAILING_DAYS, DEFAULT_SILENT_DAYS
 from archiver.archive.shard import Shard
-from archiver.config.load import DEFAULT_CONFIG_PATH, DEFAULT_MAX_PAGES, DEFAULT_OUTPUT_DIR
+from archiver.config.model import DEFAULT_CONFIG_PATH, DEFAULT_MAX_PAGES, DEFAULT_OUTPUT_DIR
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 

@@ -16,7 +16,7 @@ from archiver.cli.common import (
     until_stopped,
     write_report,
 )
-from archiver.config.load import Config
+from archiver.config.model import Config
 from archiver.config.secrets import Redactor
 from archiver.models import RunReport, Status
 from archiver.report.console import (
@@ -46,7 +46,7 @@ def run(config: Config, args: argparse.Namespace, given: Invocation) -> int:
 
     stdout, stderr = given.stdout, given.stderr
     if not config.feeds and not args.feed:
-        say(stdout, f"{config.path}: {no_feeds_yet(config.path)}")
+        say(stdout, f"{config.source}: {no_feeds_yet(config.source)}")
         return EXIT_OK
     feeds = selected(config, tuple(args.feed), args.shard, stderr)
     if feeds is None:
@@ -118,7 +118,7 @@ def _apply_redirects(config: Config, output: Path, stdout: TextIO) -> None:
     for name, url in redirects.by_hand:
         say(stdout, f"{name}: moved to {url}; its url carries a secret, so change it by hand")
     for name, url in redirects.applied:
-        say(stdout, f"{name}: url updated in {config.path} to {url}")
+        say(stdout, f"{name}: url updated in {config.source} to {url}")
 
 
 def backfill(config: Config, args: argparse.Namespace, given: Invocation) -> int:

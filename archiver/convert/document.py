@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from archiver.config.load import FeedConfig
+from archiver.config.model import FeedConfig
 from archiver.convert.clean import is_real_image
 from archiver.convert.frontmatter import front_matter, iso_date, render
 from archiver.convert.inert import inert
@@ -60,7 +60,7 @@ def build_document(
     lead = lead_image(entry, body, parsed)
     matter = front_matter(entry, feed=feed, title=title, date=date, image=lead)
     relpath = entry_relpath(
-        feed.path,
+        feed.path_pattern,
         date=date.astimezone(feed.zone),
         slug=slugify(title),
         id=entry.id,

@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Iterable
 
-from archiver.config.load import FeedConfig
+from archiver.config.model import FeedConfig
 from archiver.models import Entry
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from archiver.config.load import FeedConfig
+from archiver.config.model import FeedConfig
 from archiver.models import Entry
 
 # Long enough that PyYAML never folds a title or URL over several lines.

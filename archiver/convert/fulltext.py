@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from archiver.config.model import Fulltext
 from archiver.models import Entry
 from archiver.text import excerpt
 
@@ -26,7 +27,7 @@ READ_MORE = re.compile(
 )
 
 
-def wants_full_text(entry: Entry, mode: bool | str) -> bool:
+def wants_full_text(entry: Entry, mode: Fulltext) -> bool:
     if entry.link is None or mode is False:
         return False
     if mode is True:

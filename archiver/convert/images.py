@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from archiver.config.load import FeedConfig
+from archiver.config.model import FeedConfig
 from archiver.errors import FetchError
 from archiver.fetch.client import Fetcher
 from archiver.models import Document

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from archiver.config.model import Flavor
+
 # https://gohugo.io/content-management/shortcodes/: Hugo reads shortcodes in the raw
 # Markdown, before it renders it, so in code blocks and code spans as well.
 _HUGO_OPENER = re.compile(r"\{\{([<%])")
@@ -143,7 +145,7 @@ INERT: dict[str, Callable[[str], str]] = {
 }
 
 
-def inert(flavor: str, markdown: str) -> str:
+def inert(flavor: Flavor, markdown: str) -> str:
     """The Markdown as the flavour's generator reads it as text only."""
     make_inert = INERT.get(flavor)
     return make_inert(markdown) if make_inert else markdown

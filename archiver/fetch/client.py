@@ -12,7 +12,7 @@ import httpx
 
 from archiver.about import HOMEPAGE, __version__
 from archiver.clock import Clock, utcnow
-from archiver.config.load import FeedConfig
+from archiver.config.model import FeedConfig
 from archiver.config.secrets import Redactor, redact_url, without_userinfo
 from archiver.errors import FetchError
 from archiver.fetch.body import read_body

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from archiver.config.load import Access
+from archiver.config.model import Access
 from archiver.errors import FetchError
 
 MAX_REDIRECTS = 5

@@ -35,7 +35,7 @@ import httpx
 from archiver.archive.disk import write_if_changed
 from archiver.archive.store import STATE_DIR
 from archiver.clock import Clock, utcnow
-from archiver.config.load import DEFAULT_MAX_PAGES, Access, Config, FeedConfig
+from archiver.config.model import DEFAULT_MAX_PAGES, Access, Config, FeedConfig
 from archiver.errors import FeedError, FetchError
 from archiver.fetch.guard import private_address_problem
 from archiver.fetch.messages import PAGE

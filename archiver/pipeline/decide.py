@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from archiver.archive.shard import Shard
-from archiver.config.load import Config, FeedConfig
+from archiver.config.model import Config, FeedConfig
 from archiver.convert.filters import keeps
 from archiver.errors import FeedError
 from archiver.models import (

@@ -25,7 +25,7 @@ from archiver.archive.pages import month_of, page_form, rebuild_pages
 from archiver.archive.shard import Shard
 from archiver.archive.store import Archive
 from archiver.clock import Clock, utcnow
-from archiver.config.load import Config, FeedConfig
+from archiver.config.model import Config, FeedConfig
 from archiver.errors import FeedError, StoreError
 from archiver.fetch.retry import Sleep
 from archiver.models import FeedOutcome, RunReport, Status

@@ -16,7 +16,7 @@ import httpx
 from archiver.archive.pages import month_of, page_form, rebuild_pages
 from archiver.archive.store import Archive
 from archiver.clock import Clock, utcnow
-from archiver.config.load import Config, FeedConfig
+from archiver.config.model import Config, FeedConfig
 from archiver.fetch.client import Fetcher
 from archiver.fetch.retry import Sleep
 from archiver.models import CatalogEntry, Entry, FetchResult, ParsedFeed

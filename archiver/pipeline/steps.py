@@ -20,7 +20,7 @@ from archiver.archive.catalog import Written, read_front_matter_entry
 from archiver.archive.ids import IdSet
 from archiver.archive.store import Archive
 from archiver.archive.updates import first_written, plan_update
-from archiver.config.load import FeedConfig
+from archiver.config.model import FeedConfig
 from archiver.errors import FeedError, ParseError
 from archiver.models import (
     CatalogEntry,

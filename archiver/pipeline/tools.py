@@ -11,7 +11,7 @@ import httpx
 
 from archiver.archive.store import Archive
 from archiver.clock import Clock
-from archiver.config.load import Config, FeedConfig
+from archiver.config.model import Config, FeedConfig
 from archiver.convert.fulltext import wants_full_text, with_article
 from archiver.convert.images import ImageKeeper
 from archiver.errors import FeedError

@@ -24,7 +24,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from archiver.config.load import FeedConfig
+from archiver.config.model import FeedConfig
 from archiver.convert.fulltext import extract_article
 from archiver.models import Document, Entry, FetchResult, ParsedFeed
 from archiver.pipeline.memory import return_large_blocks
