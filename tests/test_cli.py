@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import multiprocessing
 import os
 import re
 import shutil
@@ -393,3 +394,28 @@ def test_ctrl_c_outside_a_run_says_so_in_one_line(tmp_path: Path) -> None:
         command.send_signal(signal.SIGINT)
         _, stderr = command.communicate(timeout=60)
     assert (command.returncode, stderr) == (EXIT_INTERRUPTED, "archiver: interrupted\n")
+
+
+@pytest.mark.parametrize(
+    ("release", "kept"),
+    [
+        pytest.param(True, False, id="the archiver command, about to exit, stops them"),
+        pytest.param(False, True, id="a program running commands in-process keeps them"),
+    ],
+)
+def test_the_worker_processes_are_released_when_main_is_told_so(
+    tmp_path: Path, seed_feed: str, release: bool, kept: bool
+) -> None:
+    # Three workers: a pool of its own, not the one the other tests share.
+    config = write_config(
+        tmp_path / "feeds.yaml",
+        f"defaults:\n  workers: 3\nfeeds:\n  - name: huxiu\n    url: {seed_feed}\n",
+    )
+    before = set(multiprocessing.active_children())
+    run = ["run", "--config", str(config), "--output", str(tmp_path / "out")]
+    code = main(run, stdout=io.StringIO(), stderr=io.StringIO(), release_workers=release)
+    assert code == EXIT_OK
+    assert bool(set(multiprocessing.active_children()) - before) is kept
+    if kept:  # stopped by a command told to, for the tests after this one
+        main([*run, "--output", str(tmp_path / "again")], release_workers=True)
+        assert set(multiprocessing.active_children()) <= before
