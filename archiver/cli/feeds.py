@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from archiver.cli.archive import check_archive
 from archiver.cli.common import EXIT_FEED_FAILED, EXIT_OK, EXIT_USAGE, Invocation, no_feeds_yet
+from archiver.cli.run import backfill
 from archiver.config.load import load_config
 from archiver.config.model import Config
 from archiver.config.secrets import credential_hint, redact_url
@@ -32,8 +34,6 @@ def init(args: argparse.Namespace, given: Invocation) -> int:
 def check(config: Config, args: argparse.Namespace, given: Invocation) -> int:
     """The config as loaded (it was, or the command stopped at its error), and with
     --output the archive's files."""
-    from archiver.cli.archive import check_archive
-
     stdout = given.stdout
     if config.feeds:
         say(stdout, f"{config.source}: {plural(len(config.feeds), 'feed')}, configuration OK")
@@ -87,8 +87,6 @@ def add(args: argparse.Namespace, given: Invocation) -> int:
         if hint:
             error(stderr, f"warning: {name}: {hint}")
     if args.backfill:
-        from archiver.cli.run import backfill
-
         config = load_config(path)
         named = name or next(f.name for f in config.feeds if f.url == choice.url)
         args.feed = [named]
