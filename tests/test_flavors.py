@@ -59,7 +59,7 @@ def test_hexo_has_every_key_of_the_seed_with_right_values(
     assert matter["categories"] == ["新媒体", "虎嗅", "首页资讯"]
     assert matter["author"] == "虎嗅"
     assert matter["comments"] is False
-    # https://hexo.io/docs/front-matter: Nunjucks in an entry's text stays text (issue 13).
+    # https://hexo.io/docs/front-matter: Nunjucks in an entry's text stays text.
     assert matter["disableNunjucks"] is True
     assert datetime.fromisoformat(matter["date"]) == SEED_DATE  # not an RFC 822 string
     # The lead image the seed never found: the feed's logo, not `…/undefined`.
@@ -101,7 +101,7 @@ def test_jekyll_follows_jekylls_post_rules(server: FeedServer, tmp_path: Path) -
     assert re.match(r"^\d{4}-\d{2}-\d{2}-.+\.md$", path.name)
     assert path.name.startswith("2021-06-21-")  # 07:59 in Shanghai
     assert matter["layout"] == "post"
-    # Jekyll 4 leaves Liquid in an entry's text as text (issue 13).
+    # Jekyll 4 leaves Liquid in an entry's text as text.
     assert matter["render_with_liquid"] is False
     assert JEKYLL_DATE.match(matter["date"])
     assert matter["date"] == "2021-06-21 07:59:00 +0800"

@@ -143,7 +143,7 @@ class _Converter(MarkdownConverter):
 
     def convert_img(self, el: Any, text: str, parent_tags: set[str]) -> str:
         # Always the image: markdownify writes only the alt text of an image whose
-        # parent is not listed as allowed inline, and so lost images in table cells.
+        # parent is not listed as allowed inline, which would lose images in table cells.
         alt = " ".join((el.get("alt") or "").split()).replace("[", "\\[").replace("]", "\\]")
         title = el.get("title")
         title_part = ' "{}"'.format(title.replace('"', '\\"')) if title else ""

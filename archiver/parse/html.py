@@ -18,7 +18,7 @@ from lxml import etree
 # HTML's void elements (WHATWG HTML, "Void elements"), and the obsolete ones its parser
 # also ends where they start ("The 'in body' insertion mode"). libxml2 knows HTML 4's
 # list only: to it an unclosed <embed>, <source>, <track> or <wbr> holds everything
-# that follows, and dropping or replacing the element took that text with it.
+# that follows, and dropping or replacing the element would take that text with it.
 VOID_ELEMENTS = frozenset(
     {
         "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
