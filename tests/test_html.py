@@ -102,7 +102,7 @@ def test_without_html5s_void_elements_the_tree_is_lxmls() -> None:
 @pytest.mark.parametrize("builder", [DirectTreeBuilder, _BeautifulSoupsWay])
 @pytest.mark.parametrize("void", sorted(VOID_ELEMENTS))
 def test_a_void_element_holds_nothing(builder: type[DirectTreeBuilder], void: str) -> None:
-    # libxml2 knows only HTML 4's void elements: the rest held what followed them.
+    # libxml2 knows only HTML 4's void elements: left to it, the rest hold what follows them.
     soup = BeautifulSoup(f"<div>a<{void} x=1>b<p>c</p></div>", builder=builder())
     element = soup.find(void)
     assert isinstance(element, Tag)
