@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -469,3 +471,19 @@ def test_not_archived(ids: str, archived: set[str], written: str, meanwhile: int
 )
 def test_archived_id(entry_: Entry, archived: set[str], expected: str | None) -> None:
     assert decide.archived_id(entry_, archived) == expected
+
+
+def test_the_decisions_import_nothing_that_does_io() -> None:
+    tree = ast.parse(Path(decide.__file__).read_text(encoding="utf-8"))
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    io = {"os", "pathlib", "httpx", "asyncio", "time", "socket", "subprocess", "shutil", "io"}
+    assert {name.split(".")[0] for name in imported} & io == set()
+    assert not any(
+        name.startswith(("archiver.archive.store", "archiver.fetch")) for name in imported
+    )

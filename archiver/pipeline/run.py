@@ -162,8 +162,9 @@ async def run_async(
         scan = functools.partial(archive.archived_ids, remove_temporary=not options.dry_run)
         ids_scan = asyncio.get_running_loop().run_in_executor(writer, scan)
         health = archive.load_health()
-        run = Run(archive, ids_scan, states, health, options.dry_run, started, writer)
-        run.state_save_interval = state_save_interval
+        run = Run(
+            archive, ids_scan, states, health, options.dry_run, started, writer, state_save_interval
+        )
         to_fetch = []
         for feed in feeds:
             reason = run.skip_reason(feed)
