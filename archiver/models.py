@@ -30,28 +30,37 @@ class FeedState:
 
     def record(self) -> dict[str, Any]:
         """The state as the state file holds it: what is set, its times in ISO 8601."""
-        record = {k: v for k, v in asdict(self).items() if v is not None}
-        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in record.items()}
+        return {k: v for k, v in _record(self).items() if v is not None}
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> FeedState:
         """The state a record of the state file holds; keys it does not know are left out,
         and a time that is no ISO 8601 time is forgotten."""
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in record.items() if k in known}
-        for name in _STATE_TIMES & values.keys():
-            values[name] = _instant_or_none(values[name])
-        return cls(**values)
+        return cls(**_values(cls, record, {"failing_since", "gone_since", "retry_not_before"}))
 
 
-_STATE_TIMES = frozenset({"failing_since", "gone_since", "retry_not_before"})
+def _record(facts: FeedState | FeedHealth) -> dict[str, Any]:
+    """A dataclass's fields for a JSON file, its times in ISO 8601."""
+    record = asdict(facts)
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in record.items()}
+
+
+def _values(
+    cls: type[FeedState | FeedHealth], record: Mapping[str, Any], times: set[str]
+) -> dict[str, Any]:
+    """The fields of `cls` that a JSON record holds, the `times` among them as datetimes."""
+    known = {f.name for f in fields(cls)}
+    values = {k: v for k, v in record.items() if k in known}
+    for name in times & values.keys():
+        values[name] = _instant_or_none(values[name])
+    return values
 
 
 def _instant_or_none(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     instant = parse_instant(value)
-    return None if instant == _EARLIEST else instant
+    return None if instant == EARLIEST else instant
 
 
 def current_state(state: FeedState | None, url: str) -> FeedState | None:
@@ -154,13 +163,13 @@ def header(headers: Mapping[str, str], name: str) -> str:
 def parse_instant(value: str | None) -> datetime:
     """An ISO 8601 time as an aware datetime; the earliest one for nothing or garbage."""
     try:
-        parsed = datetime.fromisoformat(value) if value else _EARLIEST
+        parsed = datetime.fromisoformat(value) if value else EARLIEST
     except ValueError:
-        return _EARLIEST
+        return EARLIEST
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True, slots=True)  # slots: an archive's catalog is held whole
@@ -182,10 +191,10 @@ class CatalogEntry:
 class FeedHealth:
     """Per-run facts about a feed, kept out of version control (they change every run)."""
 
-    last_attempt: str | None = None
-    last_success: str | None = None
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
     # The first successful fetch: how long a feed that has never had an entry has been silent.
-    first_success: str | None = None
+    first_success: datetime | None = None
     last_status: int | None = None
     consecutive_failures: int = 0
     # SHA-256 of the last body whose entries are all archived: a server that sends
@@ -196,6 +205,16 @@ class FeedHealth:
     # and why: the same bytes again fail the same way without being parsed.
     unreadable_sha256: str | None = None
     unreadable_reason: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The facts as the health file holds them, its times in ISO 8601."""
+        return _record(self)
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> FeedHealth:
+        """The facts a record of the health file holds; keys it does not know are left
+        out, and a time that is no ISO 8601 time is forgotten."""
+        return cls(**_values(cls, record, {"last_attempt", "last_success", "first_success"}))
 
 
 class Status(enum.Enum):

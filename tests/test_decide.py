@@ -142,6 +142,15 @@ def test_a_state_record_is_written_as_it_was_read(record: dict[str, object]) -> 
     assert FeedState.from_record(record).record() == record
 
 
+def test_a_health_record_is_written_as_it_was_read() -> None:
+    record = FeedHealth(last_attempt=NOW, last_success=NOW, first_success=FIRST).record()
+    assert record["last_attempt"] == "2026-11-25T12:00:00+00:00"
+    assert record["first_success"] == "2026-11-20T12:00:00+00:00"
+    assert record["body_sha256"] is None  # the health file lists every fact, set or not
+    assert FeedHealth.from_record(record) == FeedHealth(NOW, NOW, FIRST)
+    assert FeedHealth.from_record({"last_attempt": "yesterday", "x": 1}) == FeedHealth()
+
+
 HEALTH = FeedHealth(body_sha256="abc")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -31,7 +31,7 @@ DEFAULT_SILENT_DAYS = 60
 
 def next_health(previous: FeedHealth | None, outcome: FeedOutcome, now: datetime) -> FeedHealth:
     previous = previous or FeedHealth()
-    stamp = now.isoformat(timespec="seconds")
+    stamp = now.replace(microsecond=0)  # to the second, as the health file has it
     if outcome.status is Status.SKIPPED:
         return previous  # not attempted: nothing learnt
     if outcome.status is Status.FAILED:
@@ -57,17 +57,13 @@ def next_health(previous: FeedHealth | None, outcome: FeedOutcome, now: datetime
 def load_health(path: Path) -> dict[str, FeedHealth]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-        known = {f.name for f in fields(FeedHealth)}
-        return {
-            name: FeedHealth(**{k: v for k, v in record.items() if k in known})
-            for name, record in document.items()
-        }
+        return {name: FeedHealth.from_record(record) for name, record in document.items()}
     except (OSError, ValueError, TypeError, AttributeError):
         return {}  # per-run facts only: losing them loses no archive data
 
 
 def encode_health(health: Mapping[str, FeedHealth]) -> bytes:
-    document = {name: asdict(health[name]) for name in sorted(health)}
+    document = {name: health[name].record() for name in sorted(health)}
     return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
 
 
@@ -118,8 +114,8 @@ def feed_statuses(
             flags.append("gone (HTTP 410)")
         last_entry = newest.get(feed.name)
         # A feed that has never had an entry (a new blog) is silent since it was first read.
-        silent_since = last_entry or facts.first_success
-        if silent_since and now - parse_instant(silent_since) > timedelta(days=silent_days):
+        silent_since = parse_instant(last_entry) if last_entry else facts.first_success
+        if silent_since and now - silent_since > timedelta(days=silent_days):
             flags.append(f"silent: no new entry for more than {silent_days:g} days")
         moved = state.permanent_redirect if state else None
         if moved:
@@ -128,7 +124,7 @@ def feed_statuses(
             FeedStatus(
                 name=feed.name,
                 url=feed.url,
-                last_success=facts.last_success,
+                last_success=facts.last_success.isoformat() if facts.last_success else None,
                 last_status=facts.last_status,
                 consecutive_failures=facts.consecutive_failures,
                 failing_since=state.failing_since.isoformat()

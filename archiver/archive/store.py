@@ -42,7 +42,7 @@ from archiver.archive.ids import IdSet
 from archiver.archive.shard import Shard
 from archiver.convert.frontmatter import read
 from archiver.errors import LockHeldError, StoreError
-from archiver.models import FeedHealth, FeedState, parse_instant
+from archiver.models import EARLIEST, FeedHealth, FeedState
 
 STATE_DIR = ".archiver"
 STATE_FILE = "state.json"
@@ -286,7 +286,7 @@ class Archive:
             for name, health in load_health(path).items():
                 known = merged.get(name)
                 later = known is None or (
-                    parse_instant(health.last_attempt) > parse_instant(known.last_attempt)
+                    (health.last_attempt or EARLIEST) > (known.last_attempt or EARLIEST)
                 )
                 if later:
                     merged[name] = health
