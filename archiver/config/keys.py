@@ -24,21 +24,21 @@ from archiver.config.model import (
     Flavor,
     Fulltext,
 )
-from archiver.config.yamltext import Document, kind, unknown_key
+from archiver.config.yamltext import YamlFile, kind, unknown_key
 from archiver.urls import is_web_url
 
 # Each validator turns a node into a value or raises through doc.error.
-Validator = Callable[[Document, yaml.Node, str], Any]
+Validator = Callable[[YamlFile, yaml.Node, str], Any]
 
 
-def _text(doc: Document, node: yaml.Node, key: str) -> str:
+def _text(doc: YamlFile, node: yaml.Node, key: str) -> str:
     value = doc.value(node)
     if not isinstance(value, str) or not value.strip():
         raise doc.error(node, key, f"expected non-empty text, got {kind(node)}")
     return value.strip()
 
 
-def _web_url(doc: Document, node: yaml.Node, key: str) -> str:
+def _web_url(doc: YamlFile, node: yaml.Node, key: str) -> str:
     """The URL as written, ${NAME} placeholders and all (secrets.py)."""
     value = _text(doc, node, key)
     problem = secrets.placeholder_problem(value)
@@ -57,7 +57,7 @@ def _web_url(doc: Document, node: yaml.Node, key: str) -> str:
     return value
 
 
-def _text_list(doc: Document, node: yaml.Node, key: str) -> tuple[str, ...]:
+def _text_list(doc: YamlFile, node: yaml.Node, key: str) -> tuple[str, ...]:
     if isinstance(node, yaml.ScalarNode) and isinstance(doc.value(node), str):
         return (_text(doc, node, key),)
     if not isinstance(node, yaml.SequenceNode):
@@ -74,7 +74,7 @@ def _text_list(doc: Document, node: yaml.Node, key: str) -> tuple[str, ...]:
 
 
 def _number(minimum: float, *, integer: bool = False) -> Validator:
-    def validate(doc: Document, node: yaml.Node, key: str) -> float | int:
+    def validate(doc: YamlFile, node: yaml.Node, key: str) -> float | int:
         value = doc.value(node)
         expected = "a whole number" if integer else "a number"
         wrong_type = isinstance(value, bool) or not isinstance(value, (int, float))
@@ -87,7 +87,7 @@ def _number(minimum: float, *, integer: bool = False) -> Validator:
     return validate
 
 
-def _boolean(doc: Document, node: yaml.Node, key: str) -> bool:
+def _boolean(doc: YamlFile, node: yaml.Node, key: str) -> bool:
     value = doc.value(node)
     if not isinstance(value, bool):
         raise doc.error(node, key, f"expected true or false, got {kind(node)}")
@@ -98,7 +98,7 @@ def _boolean(doc: Document, node: yaml.Node, key: str) -> bool:
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
-def _headers(doc: Document, node: yaml.Node, key: str) -> tuple[tuple[str, str], ...]:
+def _headers(doc: YamlFile, node: yaml.Node, key: str) -> tuple[tuple[str, str], ...]:
     headers = []
     for name, (name_node, value_node) in doc.mapping(node, key).items():
         value = doc.value(value_node)
@@ -116,7 +116,7 @@ def _headers(doc: Document, node: yaml.Node, key: str) -> tuple[tuple[str, str],
 
 
 def _choice(*choices: str) -> Validator:
-    def validate(doc: Document, node: yaml.Node, key: str) -> str:
+    def validate(doc: YamlFile, node: yaml.Node, key: str) -> str:
         value = _text(doc, node, key)
         if value not in choices:
             raise doc.error(node, key, f"expected one of {', '.join(choices)}, got {value!r}")
@@ -125,7 +125,7 @@ def _choice(*choices: str) -> Validator:
     return validate
 
 
-def _patterns(doc: Document, node: yaml.Node, key: str) -> tuple[tuple[str, str], ...]:
+def _patterns(doc: YamlFile, node: yaml.Node, key: str) -> tuple[tuple[str, str], ...]:
     """(entry field, regular expression) pairs, each checked to compile: from a mapping of
     field to pattern, or from a list of patterns (or one), each searched in the title and
     the content."""
@@ -163,14 +163,14 @@ def _patterns(doc: Document, node: yaml.Node, key: str) -> tuple[tuple[str, str]
     return tuple(patterns)
 
 
-def _fulltext(doc: Document, node: yaml.Node, key: str) -> Fulltext:
+def _fulltext(doc: YamlFile, node: yaml.Node, key: str) -> Fulltext:
     value = doc.value(node)
     if isinstance(value, bool) or value == "auto":
         return cast("Fulltext", value)
     raise doc.error(node, key, f"expected true, false or auto, got {kind(node)}")
 
 
-def _flavor(doc: Document, node: yaml.Node, key: str) -> Flavor:
+def _flavor(doc: YamlFile, node: yaml.Node, key: str) -> Flavor:
     value = _text(doc, node, key)
     if value not in FLAVORS:
         close = difflib.get_close_matches(value, FLAVORS, n=1)
@@ -185,7 +185,7 @@ def _is_plain(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
-def _extra(doc: Document, node: yaml.Node, key: str) -> tuple[tuple[str, Any], ...]:
+def _extra(doc: YamlFile, node: yaml.Node, key: str) -> tuple[tuple[str, Any], ...]:
     pairs = []
     for name, (_, value_node) in doc.mapping(node, key).items():
         value = doc.value(value_node)
@@ -197,7 +197,7 @@ def _extra(doc: Document, node: yaml.Node, key: str) -> tuple[tuple[str, Any], .
     return tuple(pairs)
 
 
-def _timezone(doc: Document, node: yaml.Node, key: str) -> str:
+def _timezone(doc: YamlFile, node: yaml.Node, key: str) -> str:
     value = _text(doc, node, key)
     try:
         ZoneInfo(value)
@@ -208,7 +208,7 @@ def _timezone(doc: Document, node: yaml.Node, key: str) -> str:
     return value
 
 
-def _path_pattern(doc: Document, node: yaml.Node, key: str) -> str:
+def _path_pattern(doc: YamlFile, node: yaml.Node, key: str) -> str:
     value = _text(doc, node, key)
     problem = path_pattern_problem(value)
     if problem:
@@ -268,5 +268,6 @@ RUN_KEYS: dict[str, Validator] = {
 }
 FEED_ONLY_KEYS: dict[str, Validator] = {"name": _text, "url": _web_url}
 TOP_KEYS = ("feeds", "defaults")
-# The keys whose FeedConfig field is named otherwise: `path:` is a file-name pattern.
-FIELD_OF_KEY = {"path": "path_pattern"}
+# The keys whose field (of FeedConfig, or of Config) is named otherwise: `path:` is a
+# file-name pattern, `index:` says whether the archive's pages are built.
+FIELD_OF_KEY = {"path": "path_pattern", "index": "pages"}

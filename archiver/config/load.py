@@ -15,7 +15,7 @@ import yaml
 from archiver.config import secrets
 from archiver.config.keys import FEED_KEYS, FEED_ONLY_KEYS, FIELD_OF_KEY, RUN_KEYS, TOP_KEYS
 from archiver.config.model import DEFAULT_CONFIG_PATH, Access, Config, FeedConfig
-from archiver.config.yamltext import Document, is_nothing, kind, unknown_key
+from archiver.config.yamltext import YamlFile, is_nothing, kind, unknown_key
 from archiver.errors import ConfigError
 
 
@@ -37,7 +37,7 @@ def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> Confi
 def parse_config(
     text: str, path: Path | str = DEFAULT_CONFIG_PATH, env: Mapping[str, str] | None = None
 ) -> Config:
-    doc = Document(Path(path), text)
+    doc = YamlFile(Path(path), text)
     root = doc.root()
     if root is None:
         raise ConfigError(doc.path, None, None, "the file is empty; it needs a 'feeds:' list")
@@ -84,7 +84,7 @@ def parse_config(
 Origins = dict[str, tuple[yaml.Node, str]]
 
 
-def _origins(doc: Document, key: str, node: yaml.Node, dotted: str) -> Origins:
+def _origins(doc: YamlFile, key: str, node: yaml.Node, dotted: str) -> Origins:
     """Where `key` was written, and each header of `headers:` (a variable one may need)."""
     origins = {key: (node, dotted)}
     if key == "headers":
@@ -94,7 +94,7 @@ def _origins(doc: Document, key: str, node: yaml.Node, dotted: str) -> Origins:
 
 
 def _read_defaults(
-    doc: Document, entry: tuple[yaml.Node, yaml.Node] | None
+    doc: YamlFile, entry: tuple[yaml.Node, yaml.Node] | None
 ) -> tuple[dict[str, Any], Origins, dict[str, Any]]:
     if entry is None or is_nothing(entry[1]):
         return {}, {}, {}
@@ -107,7 +107,7 @@ def _read_defaults(
             defaults[key] = FEED_KEYS[key](doc, value_node, dotted)
             origins |= _origins(doc, key, value_node, dotted)
         elif key in RUN_KEYS:
-            run_settings[key] = RUN_KEYS[key](doc, value_node, dotted)
+            run_settings[FIELD_OF_KEY.get(key, key)] = RUN_KEYS[key](doc, value_node, dotted)
         elif key in FEED_ONLY_KEYS:
             raise doc.error(key_node, dotted, "belongs to each feed, not to defaults")
         else:
@@ -116,7 +116,7 @@ def _read_defaults(
 
 
 def _read_feed(
-    doc: Document,
+    doc: YamlFile,
     node: yaml.Node,
     where: str,
     *,

@@ -134,7 +134,7 @@ class Config:
     feeds: tuple[FeedConfig, ...]
     concurrency: int = DEFAULT_CONCURRENCY
     per_host: int = DEFAULT_PER_HOST
-    index: bool = True  # README.md and monthly index.md pages in the archive
+    pages: bool = True  # README.md and monthly index.md pages in the archive
     workers: int = 0  # processes that parse and convert; 0: one per core
     wayback_url: str = DEFAULT_WAYBACK_URL  # the Wayback Machine `backfill --wayback` asks
     backfill_delay: float = DEFAULT_BACKFILL_DELAY

@@ -23,7 +23,7 @@ _YAML_HINTS = (
 )
 
 
-class Document:
+class YamlFile:
     """One YAML file being validated: turns nodes into values, or into ConfigErrors."""
 
     def __init__(self, path: Path, text: str) -> None:
@@ -99,7 +99,7 @@ def join_key(parent: str | None, key: str) -> str:
     return f"{parent}.{key}" if parent else key
 
 
-def unknown_key(doc: Document, node: yaml.Node, key: str, known: list[str]) -> ConfigError:
+def unknown_key(doc: YamlFile, node: yaml.Node, key: str, known: list[str]) -> ConfigError:
     close = difflib.get_close_matches(key.rsplit(".", maxsplit=1)[-1], known, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}?" if close else "known keys: " + ", ".join(sorted(known))
     return doc.error(node, key, f"unknown key; {hint}")

@@ -89,7 +89,7 @@ def _finish(run: Run, config: Config, report: RunReport, *, dry_run: bool) -> No
     listed = [
         entry for outcome in report.outcomes for entry in (*outcome.written, *outcome.revised)
     ]
-    if config.index and listed and not report.aborted and not sharded:
+    if config.pages and listed and not report.aborted and not sharded:
         months = {month_of(entry) for entry in listed}
         # The paths from the file names again: the run held only the ids (ids.py).
         form = page_form(feed.flavor for feed in config.feeds)

@@ -85,7 +85,7 @@ async def open_session(
             finally:
                 if release_workers:
                     tools.workers.release()
-        if config.index and session.written and not dry_run:
+        if config.pages and session.written and not dry_run:
             months = {month_of(entry) for entry in session.written}
             form = page_form(feed.flavor for feed in config.feeds)
             rebuild_pages(archive, archive.scan_ids(remove_temporary=False), months, form)
