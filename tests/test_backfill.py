@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -24,18 +25,23 @@ from archiver.config.load import parse_config
 from archiver.errors import ConfigError
 from archiver.models import Entry, ParsedFeed
 from archiver.parse.feed import parse_feed
-from archiver.pipeline.backfill import (
-    BackfillOptions,
+from archiver.pipeline.backfill import BackfillOptions, backfill_async
+from archiver.pipeline.backfill_plan import (
     Snapshot,
     Source,
-    backfill_async,
+    Step,
     first_page,
     history_source,
     next_page,
     older_than,
     parse_cdx,
+    past_the_last_page,
+    repeats_a_page,
+    snapshots_to_fetch,
+    step_before,
     with_query,
 )
+from archiver.pipeline.backfill_progress import Walk
 
 from .conftest import REPO_ROOT, FeedServer, Reply, Request, write_config
 
@@ -251,6 +257,108 @@ def test_parse_cdx_keeps_one_snapshot_per_digest_and_status_200_only() -> None:
     assert Snapshot("20190401123000", "x").instant == datetime(
         2019, 4, 1, 12, 30, tzinfo=timezone.utc
     )
+
+
+SITE = "https://ex.org/feed/?paged=3"
+
+
+A1 = "https://ex.org/a/1.xml"
+
+
+@pytest.mark.parametrize(
+    ("source", "url", "walk", "step"),
+    [
+        (Source.WORDPRESS, SITE, {}, Step.FETCH),
+        (Source.WORDPRESS, SITE, {"visited": {SITE}}, Step.LOOP),
+        (Source.ARCHIVES, A1, {"done": {A1: None}}, Step.PASS),
+        (Source.PAGED, A1, {"done": {A1: None}}, Step.FETCH),
+        (Source.PAGED, "https://other.org/p/2", {}, Step.OFF_SITE),
+        (Source.PAGED, "https://other.org/p/2", {"offsite_allowed": True}, Step.FETCH),
+        (Source.PAGED, "https://ex.org/p/2", {"pages": 5}, Step.PAGE_LIMIT),
+        (Source.PAGED, "https://other.org/p/2", {"pages": 5}, Step.OFF_SITE),
+        (Source.ARCHIVES, A1, {"visited": {A1}, "done": {A1: None}}, Step.LOOP),
+    ],
+    ids=["fetch", "loop", "archive-done-passes", "only-archives-pass", "off-site",
+         "off-site-allowed", "page-limit", "off-site-before-limit", "loop-before-pass"],
+)  # fmt: skip
+def test_step_before_a_page(source: Source, url: str, walk: dict[str, Any], step: Step) -> None:
+    state: dict[str, Any] = {"visited": set(), "done": {}, "offsite_allowed": False, "pages": 0}
+    decided = step_before(source, url, hosts={"ex.org"}, max_pages=5, **(state | walk))
+    assert decided is step
+
+
+@pytest.mark.parametrize(
+    ("source", "page_ids", "seen_ids", "repeats"),
+    [
+        (Source.WORDPRESS, {"a", "b"}, {"a", "b", "c"}, True),
+        (Source.BLOGGER, {"a", "d"}, {"a", "b"}, False),
+        (Source.ARCHIVES, {"a"}, {"a"}, False),
+        (Source.PAGED, set(), set(), False),
+    ],
+    ids=["seen-page", "new-entry", "archives-may-repeat", "empty-page"],
+)
+def test_repeats_a_page(source: Source, page_ids: set[str], seen_ids: set[str], repeats: bool):
+    assert repeats_a_page(source, page_ids, seen_ids) is repeats
+
+
+@pytest.mark.parametrize(
+    ("source", "status", "past"),
+    [
+        (Source.WORDPRESS, 404, True),
+        (Source.WORDPRESS, 500, False),
+        (Source.PAGED, 404, False),
+        (Source.WORDPRESS, None, False),
+    ],
+    ids=["wordpress-404", "wordpress-500", "paged-404", "no-status"],
+)
+def test_past_the_last_page(source: Source, status: int | None, past: bool) -> None:
+    assert past_the_last_page(source, status) is past
+
+
+SNAPSHOTS = [Snapshot(f"2019{month:02}01000000", "http://ex.org/feed") for month in (1, 2, 3)]
+
+
+@pytest.mark.parametrize(
+    ("done", "since", "max_pages", "wanted", "limited"),
+    [
+        ((), None, 10, ["20190101000000", "20190201000000", "20190301000000"], False),
+        (("20190101000000",), None, 10, ["20190201000000", "20190301000000"], False),
+        ((), datetime(2019, 2, 1, tzinfo=timezone.utc), 10,
+         ["20190201000000", "20190301000000"], False),
+        ((), None, 2, ["20190101000000", "20190201000000"], True),
+        ((), None, 3, ["20190101000000", "20190201000000", "20190301000000"], False),
+    ],
+    ids=["all", "done-skipped", "since", "page-limit", "limit-exactly-reached"],
+)  # fmt: skip
+def test_snapshots_to_fetch(
+    done: tuple[str, ...], since: datetime | None, max_pages: int, wanted: list[str], limited: bool
+) -> None:
+    chosen, more = snapshots_to_fetch(
+        SNAPSHOTS, done=dict.fromkeys(done), since=since, max_pages=max_pages
+    )
+    assert ([s.timestamp for s in chosen], more) == (wanted, limited)
+
+
+@pytest.mark.parametrize(
+    "walk",
+    [
+        Walk(),
+        Walk(next="https://ex.org/p/2", visited=["https://ex.org/p/1"]),
+        Walk(finished=True, done={"https://ex.org/a/2.xml": "https://ex.org/a/1.xml"}),
+    ],
+    ids=["fresh", "under-way", "archives-done"],
+)
+def test_a_walk_reads_back_as_it_was_saved(walk: Walk) -> None:
+    assert Walk.decode(json.loads(json.dumps(walk.encode()))) == walk
+
+
+@pytest.mark.parametrize(
+    "record",
+    [None, [], {"next": 3, "visited": "x", "done": []}],
+    ids=["null", "list", "wrong-types"],
+)
+def test_a_damaged_walk_reads_as_a_fresh_one(record: object) -> None:
+    assert Walk.decode(record) == Walk()
 
 
 @pytest.mark.parametrize(

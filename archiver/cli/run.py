@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from archiver.pipeline.backfill import FeedBackfill
+    from archiver.pipeline.backfill_report import FeedBackfill
 
 _STOPPED = "what was archived is kept; the next run fetches the rest"
 _STOPPED_BACKFILL = "what was archived is kept; the next backfill goes on from there"
