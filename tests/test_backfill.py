@@ -1,4 +1,4 @@
-"""Issue 17: `archiver backfill`, each source of history against a loopback server that
+"""`archiver backfill`: each source of history against a loopback server that
 imitates it, and the pure decisions from tables."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Fidelity (issue 6): over every entry of ../shared/feeds, what a reader sees of the source
+"""Fidelity: over every entry of ../shared/feeds, what a reader sees of the source
 HTML survives in the Markdown, as a CommonMark renderer (markdown-it) shows it."""
 
 from __future__ import annotations

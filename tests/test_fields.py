@@ -1,4 +1,4 @@
-"""Nothing an entry carries is lost (issue 13): over every entry of every feed of
+"""Nothing an entry carries is lost: over every entry of every feed of
 ../shared/feeds, each field the source entry has is in the front matter `archiver run`
 writes for it, value-equal after the normalisation below.
 

@@ -1,4 +1,4 @@
-"""Per-feed filters (issue 7, first part): include: and exclude: by title, content, author and
+"""Per-feed filters: include: and exclude: by title, content, author and
 categories, through the CLI against a loopback server."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A new user's first hour (issue 14): starting from no config at all, and the help and
+"""A new user's first hour: starting from no config at all, and the help and
 messages met on the way, used as a person uses the command."""
 
 from __future__ import annotations

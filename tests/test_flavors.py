@@ -1,4 +1,4 @@
-"""Front matter flavours (issue 6, first part): each generator's documented rules, checked on
+"""Front matter flavours: each generator's documented rules, checked on
 a tiny site or vault built from the seed feed served on loopback."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Full text for summary-only feeds (issue 6): the article of each entry's page, fetched over
+"""Full text for summary-only feeds: the article of each entry's page, fetched over
 loopback, with the feed's one-line summary kept in the front matter."""
 
 from __future__ import annotations

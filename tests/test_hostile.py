@@ -1,8 +1,8 @@
-"""Issue 3: hostile feeds and failing networks, case by case, mostly against a real loopback server.
-
-Each test names the numbered case it covers. Waits are injected (no test sleeps for a
-Retry-After), and the few tests that need wall-clock time (a trickling server against a
-deadline) keep it to about a second.
+"""Hostile feeds and failing networks, one behaviour a test, mostly against a real loopback
+server: the network (limits, deadlines, retries, redirects), the bytes (malformed XML,
+entities, charsets), the content (titles, scripts) and the archive (killed runs, full disks,
+hand edits). Waits are injected (no test sleeps for a Retry-After), and the few tests that
+need wall-clock time (a trickling server against a deadline) keep it to about a second.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def endless(chunk: bytes) -> Iterator[bytes]:
 # --- the network -----------------------------------------------------------------------
 
 
-def test_01_body_over_the_cap_fails_as_too_large_with_flat_memory(
+def test_body_over_the_cap_fails_as_too_large_with_flat_memory(
     server: FeedServer, tmp_path: Path
 ) -> None:
     declared = server.route("/declared", lambda r: Reply(200, b"x" * 3_000_000))
@@ -131,7 +131,7 @@ def test_01_body_over_the_cap_fails_as_too_large_with_flat_memory(
     assert peak < 20_000_000  # an endless body, yet memory stays near the 2 MB cap
 
 
-def test_02_compression_bomb_is_stopped_at_the_cap(server: FeedServer, tmp_path: Path) -> None:
+def test_compression_bomb_is_stopped_at_the_cap(server: FeedServer, tmp_path: Path) -> None:
     bomb = gzip.compress(b"\0" * 100_000_000, compresslevel=9)  # ~100 KB → 100 MB
     assert len(bomb) < 200_000
     url = server.route(
@@ -151,7 +151,7 @@ def test_02_compression_bomb_is_stopped_at_the_cap(server: FeedServer, tmp_path:
     assert peak < 30_000_000
 
 
-def test_03_trickling_server_is_ended_by_the_deadline(server: FeedServer, tmp_path: Path) -> None:
+def test_trickling_server_is_ended_by_the_deadline(server: FeedServer, tmp_path: Path) -> None:
     url = server.route("/trickle", lambda r: Reply(200, chunks=lambda: endless(b"<"), delay=0.05))
     config = one_feed_config(tmp_path, url, "    deadline: 1\n    timeout: 10\n")
     started = time.monotonic()
@@ -161,7 +161,7 @@ def test_03_trickling_server_is_ended_by_the_deadline(server: FeedServer, tmp_pa
     assert time.monotonic() - started < 5  # the per-read timeout (10 s) never fired
 
 
-def test_04_connection_refused_is_retried_then_one_line(tmp_path: Path) -> None:
+def test_connection_refused_is_retried_then_fails_in_one_line(tmp_path: Path) -> None:
     sleeps: list[float] = []
     report = run_pipeline(
         "defaults:\n  retries: 2\nfeeds:\n  - name: f\n    url: http://127.0.0.1:9/feed\n",
@@ -184,7 +184,9 @@ def test_04_connection_refused_is_retried_then_one_line(tmp_path: Path) -> None:
     ],
     ids=["dns-failure", "connect-timeout"],
 )
-def test_04_dns_failure_and_connect_timeout(error: Exception, message: str) -> None:
+def test_dns_failure_and_connect_timeout_are_retried_then_fail_in_one_line(
+    error: Exception, message: str
+) -> None:
     # No real DNS lookup: resolvers are not on loopback. The transport raises what httpx would.
     attempts = []
 
@@ -218,7 +220,7 @@ def tls_server() -> Iterator[FeedServer]:
         tls.stop()
 
 
-def test_04_tls_error_fails_and_the_opt_out_is_per_feed(
+def test_tls_error_fails_and_the_opt_out_is_per_feed(
     tls_server: FeedServer, tmp_path: Path
 ) -> None:
     url = tls_server.feed("/feed", HEALTHY)
@@ -234,7 +236,9 @@ def test_04_tls_error_fails_and_the_opt_out_is_per_feed(
     assert len(articles(tmp_path / "trusting")) == 1
 
 
-def test_05_redirect_loop_and_permanent_redirect(server: FeedServer, tmp_path: Path) -> None:
+def test_redirect_loop_fails_and_a_permanent_redirect_is_followed_and_reported(
+    server: FeedServer, tmp_path: Path
+) -> None:
     loop = server.route("/loop", lambda r: Reply(302, headers={"Location": "/loop"}))
     new = server.feed("/new", HEALTHY)
     old = server.route("/old", lambda r: Reply(301, headers={"Location": "/new"}))
@@ -258,7 +262,7 @@ def test_05_redirect_loop_and_permanent_redirect(server: FeedServer, tmp_path: P
     ["2", format_datetime(FIXED_NOW + timedelta(seconds=2), usegmt=True)],
     ids=["seconds", "http-date"],
 )
-def test_06_short_retry_after_is_waited_for(
+def test_short_retry_after_is_waited_for(
     server: FeedServer, tmp_path: Path, retry_after: str
 ) -> None:
     url = server.sequence(
@@ -271,7 +275,7 @@ def test_06_short_retry_after_is_waited_for(
 
 
 @pytest.mark.parametrize("retry_after", ["soon", format_datetime(FIXED_NOW - timedelta(days=1))])
-def test_06_garbage_or_past_retry_after_falls_back_to_backoff(
+def test_garbage_or_past_retry_after_falls_back_to_backoff(
     server: FeedServer, tmp_path: Path, retry_after: str
 ) -> None:
     url = server.sequence(
@@ -283,9 +287,7 @@ def test_06_garbage_or_past_retry_after_falls_back_to_backoff(
     assert len(sleeps) == 1 and 1 <= sleeps[0] <= 2
 
 
-def test_06_long_retry_after_is_stored_and_later_runs_skip(
-    server: FeedServer, tmp_path: Path
-) -> None:
+def test_long_retry_after_is_stored_and_later_runs_skip(server: FeedServer, tmp_path: Path) -> None:
     url = server.route("/limited", lambda r: Reply(429, headers={"Retry-After": "3600"}))
     config = f"feeds:\n  - name: f\n    url: {url}\n"
     sleeps: list[float] = []
@@ -307,7 +309,7 @@ def test_06_long_retry_after_is_stored_and_later_runs_skip(
     assert after.outcomes[0].status is Status.OK
 
 
-def test_07_server_error_then_success_is_archived(server: FeedServer, tmp_path: Path) -> None:
+def test_server_error_then_success_is_archived(server: FeedServer, tmp_path: Path) -> None:
     url = server.sequence("/flaky", [Reply(500), Reply(200, HEALTHY)])
     sleeps: list[float] = []
     report = run_pipeline(f"feeds:\n  - name: f\n    url: {url}\n", tmp_path, sleeps)
@@ -315,7 +317,9 @@ def test_07_server_error_then_success_is_archived(server: FeedServer, tmp_path: 
     assert len(sleeps) == 1 and 1 <= sleeps[0] <= 2  # backoff with jitter
 
 
-def test_08_not_modified_404_and_410(server: FeedServer, tmp_path: Path) -> None:
+def test_not_modified_writes_nothing_404_fails_and_410_is_not_fetched_again(
+    server: FeedServer, tmp_path: Path
+) -> None:
     fresh = server.feed("/fresh", HEALTHY, etag='"1"')
     missing = server.url("/missing")
     gone = server.route("/gone", lambda r: Reply(410))
@@ -344,7 +348,7 @@ def test_08_not_modified_404_and_410(server: FeedServer, tmp_path: Path) -> None
     assert len(server.hits("/gone")) == 2
 
 
-def test_09_bot_protection_hint_and_per_feed_headers(server: FeedServer, tmp_path: Path) -> None:
+def test_bot_protection_hint_and_per_feed_headers(server: FeedServer, tmp_path: Path) -> None:
     def picky(request: Request) -> Reply:
         browser = request.headers.get("user-agent", "").startswith("Mozilla/5.0")
         if browser and request.headers.get("cookie") == "consent=yes":
@@ -362,7 +366,7 @@ def test_09_bot_protection_hint_and_per_feed_headers(server: FeedServer, tmp_pat
     assert len(articles(tmp_path / "b")) == 1
 
 
-def test_10_html_page_or_empty_body_is_not_a_feed(server: FeedServer, tmp_path: Path) -> None:
+def test_html_page_or_empty_body_is_not_a_feed(server: FeedServer, tmp_path: Path) -> None:
     page = server.route(
         "/page",
         lambda r: Reply(
@@ -389,7 +393,7 @@ def test_10_html_page_or_empty_body_is_not_a_feed(server: FeedServer, tmp_path: 
 # --- the bytes -------------------------------------------------------------------------
 
 
-def test_11_malformed_xml_with_entries_is_archived_with_the_warning(
+def test_malformed_xml_with_entries_is_archived_with_the_warning(
     server: FeedServer, tmp_path: Path
 ) -> None:
     body = rss(rss_item("ok", "https://example.org/a?x=1&amp;y=2")).replace(b"&amp;", b"&")
@@ -400,7 +404,7 @@ def test_11_malformed_xml_with_entries_is_archived_with_the_warning(
     assert len(articles(tmp_path / "out")) == 1
 
 
-def test_11_entity_expansion_and_external_entities_are_refused(
+def test_entity_expansion_and_external_entities_are_refused(
     server: FeedServer, tmp_path: Path
 ) -> None:
     secret = tmp_path / "secret.txt"
@@ -435,7 +439,7 @@ def test_11_entity_expansion_and_external_entities_are_refused(
     assert peak < 100_000_000
 
 
-def test_11_expat_is_new_enough_to_refuse_billion_laughs() -> None:
+def test_expat_is_new_enough_to_refuse_billion_laughs() -> None:
     # Expat 2.4.1 added amplification limits against billion-laughs attacks (CVE-2013-0340).
     assert pyexpat.version_info >= (2, 4, 1), pyexpat.EXPAT_VERSION
 
@@ -461,7 +465,7 @@ TITLE = "中文标题 Ünïcödé ½"
         pytest.param("utf-8", "application/xml", "iso-8859-1", TITLE, id="utf8-declared-latin1"),
     ],
 )
-def test_12_charsets_are_decoded_and_written_as_utf8(
+def test_charsets_are_decoded_and_written_as_utf8(
     server: FeedServer,
     tmp_path: Path,
     *,
@@ -482,7 +486,9 @@ def test_12_charsets_are_decoded_and_written_as_utf8(
     assert matter["title"] == title
 
 
-def test_13_entries_missing_fields_or_sharing_ids(server: FeedServer, tmp_path: Path) -> None:
+def test_entries_missing_fields_or_sharing_ids_are_each_archived_once(
+    server: FeedServer, tmp_path: Path
+) -> None:
     body = rss(
         "<item><description>no link, no guid, no title, no date</description></item>",
         "<item><guid>shared</guid><title>first of a shared guid</title></item>",
@@ -534,7 +540,7 @@ HOSTILE_TITLES = [
 ]
 
 
-def test_14_15_hostile_titles_give_valid_front_matter_and_safe_names(
+def test_hostile_titles_give_valid_front_matter_and_safe_names(
     server: FeedServer, tmp_path: Path
 ) -> None:
     def escape(text: str) -> str:
@@ -569,7 +575,7 @@ def test_14_15_hostile_titles_give_valid_front_matter_and_safe_names(
     assert "汉汉汉" in names
 
 
-def test_16_nothing_executable_reaches_the_markdown(server: FeedServer, tmp_path: Path) -> None:
+def test_nothing_executable_reaches_the_markdown(server: FeedServer, tmp_path: Path) -> None:
     html = (
         "<p onclick='steal()'>Text &lt;script&gt;not a tag&lt;/script&gt;</p>"
         "<script>alert(1)</script><style>body{}</style>"
@@ -598,7 +604,7 @@ def test_16_nothing_executable_reaches_the_markdown(server: FeedServer, tmp_path
     assert "\n# not" not in markdown and "\n1. not" not in markdown
 
 
-def test_17_plain_text_content_is_escaped(server: FeedServer, tmp_path: Path) -> None:
+def test_plain_text_content_is_escaped(server: FeedServer, tmp_path: Path) -> None:
     body = (
         b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
         b'<entry><title>plain</title><link href="https://example.org/p"/><id>p</id>'
@@ -666,7 +672,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_18_killed_mid_run_leaves_no_partial_file_and_the_next_run_completes(
+def test_killed_mid_run_leaves_no_partial_file_and_the_next_run_completes(
     server: FeedServer, tmp_path: Path
 ) -> None:
     feeds = 30
@@ -699,7 +705,7 @@ def test_18_killed_mid_run_leaves_no_partial_file_and_the_next_run_completes(
         pytest.param(signal.SIGINT, EXIT_INTERRUPTED, "interrupted", id="ctrl-c"),
     ],
 )
-def test_18b_a_stopped_run_keeps_the_state_of_what_it_finished(
+def test_a_stopped_run_keeps_the_state_of_what_it_finished(
     server: FeedServer, tmp_path: Path, sent: signal.Signals, code: int, said: str
 ) -> None:
     feeds = 30
@@ -735,7 +741,7 @@ def test_18b_a_stopped_run_keeps_the_state_of_what_it_finished(
         assert f"{name}: 0 new, 20 already archived" in stdout
 
 
-def test_19_disk_full_stops_the_run_and_the_next_run_catches_up(
+def test_disk_full_stops_the_run_and_the_next_run_catches_up(
     server: FeedServer, tmp_path: Path
 ) -> None:
     body = rss(*(rss_item(f"item {j}", f"https://example.org/{j}") for j in range(5)))
@@ -754,7 +760,7 @@ def test_19_disk_full_stops_the_run_and_the_next_run_catches_up(
     assert "f: 3 new, 2 already archived" in stdout
 
 
-def test_21_hand_edited_file_is_never_overwritten(server: FeedServer, tmp_path: Path) -> None:
+def test_hand_edited_file_is_never_overwritten(server: FeedServer, tmp_path: Path) -> None:
     url = server.feed("/feed", HEALTHY)
     config = one_feed_config(tmp_path, url)
     out = tmp_path / "out"

@@ -1,4 +1,4 @@
-"""Images kept with the archive (issue 6): stored once by content, linked relatively, and never
+"""Images kept with the archive: stored once by content, linked relatively, and never
 fetched from a private address on a feed's say-so."""
 
 from __future__ import annotations

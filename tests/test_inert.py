@@ -1,4 +1,4 @@
-"""Entry text made inert for Hugo and Obsidian (issue 13): what each reads back is the text.
+"""Entry text made inert for Hugo and Obsidian: what each reads back is the text.
 
 The real generators build sites in test_sites.py; these hold the escaping to its promise
 over open-ended text."""

@@ -1,4 +1,4 @@
-"""Private feeds through the CLI against loopback servers (issue 18): a token in the query,
+"""Private feeds through the CLI against loopback servers: a token in the query,
 an API key header and basic auth, from the environment or written out in feeds.yaml, never
 in a file under the archive, the report, the step summary, standard output or error."""
 

@@ -1,4 +1,4 @@
-"""Secrets (issue 18): ${NAME} from the environment, shown URLs, the Redactor, and the
+"""Secrets: ${NAME} from the environment, shown URLs, the Redactor, and the
 config's access to a private feed, which only the fetcher reads."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 5: `--shard K/N` splits the feeds; the shards together make the archive one run makes,
+"""`--shard K/N` splits the feeds; the shards together make the archive one run makes,
 but for articles that feeds of two shards both carry."""
 
 from __future__ import annotations

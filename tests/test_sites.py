@@ -1,4 +1,4 @@
-"""Issue 13: nothing in an entry runs in the user's site generator, and the archive builds as
+"""Nothing in an entry runs in the user's site generator, and the archive builds as
 a site. The real Hugo, Hexo and Jekyll build a site from the archive of ../shared/feeds and
 of feeds full of template syntax, all served on loopback and archived by `archiver run`.
 

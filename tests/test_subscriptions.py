@@ -1,4 +1,4 @@
-"""Managing subscriptions (issue 7): OPML in and out, add, remove and moved feeds, editing
+"""Managing subscriptions: OPML in and out, add, remove and moved feeds, editing
 feeds.yaml with its comments kept."""
 
 from __future__ import annotations

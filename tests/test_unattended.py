@@ -1,4 +1,4 @@
-"""Issue 4: running unattended from cron or GitHub Actions: the lock, logs, reports, health
+"""Running unattended from cron or GitHub Actions: the lock, logs, reports, health
 and the browsable index, through the CLI against a loopback server."""
 
 from __future__ import annotations
@@ -412,7 +412,7 @@ def test_a_hugo_archive_has_section_pages_that_catch_up_as_the_default_ones(
     )
     out = tmp_path / "out"
     cli(*run_args(config, out))
-    # Hugo's section pages (issue 13): an index.md would make a month a leaf bundle.
+    # Hugo's section pages: an index.md would make a month a leaf bundle.
     assert not (out / "README.md").exists() and not list(out.rglob("index.md"))
     feb_page = out / "2024/02/_index.md"
     assert feb_page.read_text().startswith("---\ntitle: 2024-02\n---\n")

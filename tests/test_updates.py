@@ -1,4 +1,4 @@
-"""on_update (issue 7): a feed served first with one version of an entry, then another."""
+"""on_update: a feed served first with one version of an entry, then another."""
 
 from __future__ import annotations
 
@@ -172,7 +172,7 @@ def test_hand_edited_revision_fields_do_not_break_an_update() -> None:
         assert all(w.relpath.startswith("2024/") for w in update.writes)
 
 
-# --- hand edits (issue 13): a file is rewritten only while it is as archiver wrote it ---
+# --- hand edits: a file is rewritten only while it is as archiver wrote it ---
 
 
 def first_file(tmp_path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Every visible word survives the HTML → Markdown converter, whatever the HTML (issue 13).
+"""Every visible word survives the HTML → Markdown converter, whatever the HTML.
 
 Bodies are built from every element of HTML, obsolete and unknown ones too, nested at
 random, void elements left unclosed, with a sentinel word in each text, alt, title and
