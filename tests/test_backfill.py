@@ -19,7 +19,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import yaml
 
-from archiver.archive.store import Archive, id_from_name
+from archiver.archive.ids import id_from_name
+from archiver.archive.store import Archive
 from archiver.cli.main import EXIT_FEED_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, main
 from archiver.config.load import parse_config
 from archiver.errors import ConfigError

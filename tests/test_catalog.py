@@ -59,7 +59,7 @@ def test_what_archiver_wrote_reads_back_from_the_line(
 ) -> None:
     line = _encode(entry, written)
     assert _decode_written(line) == (entry, written)
-    assert _decode(line) == entry  # the index pages' reading ignores it
+    assert _decode(line) == entry  # the pages' reading ignores it
 
 
 def line(n: int, title: str, folder: str = "2024") -> CatalogEntry:

@@ -20,7 +20,8 @@ import yaml
 from bs4 import BeautifulSoup
 
 from archiver import __version__
-from archiver.archive.store import Archive, id_from_name
+from archiver.archive.ids import id_from_name
+from archiver.archive.store import Archive
 from archiver.cli.main import (
     EXIT_FEED_FAILED,
     EXIT_INTERRUPTED,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from archiver.archive.store import id_from_name
+from archiver.archive.ids import id_from_name
 from archiver.cli.main import main
 from archiver.parse.feed import parse_feed
 

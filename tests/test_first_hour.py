@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.archive.store import id_from_name
+from archiver.archive.ids import id_from_name
 from archiver.cli.main import EXIT_OK, EXIT_USAGE, main
 from archiver.config.keys import FEED_KEYS, RUN_KEYS
 from archiver.config.load import load_config, parse_config

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from archiver.archive.store import id_from_name
+from archiver.archive.ids import id_from_name
 from archiver.cli.main import main
 from archiver.config.load import parse_config
 from archiver.convert.frontmatter import obsidian_tag

@@ -33,7 +33,7 @@ import trustme
 import yaml
 
 from archiver.archive.disk import REAL_DISK, Disk, FaultyDisk
-from archiver.archive.store import id_from_name
+from archiver.archive.ids import id_from_name
 from archiver.cli.main import EXIT_FEED_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, main
 from archiver.config.load import parse_config
 from archiver.config.model import FeedConfig

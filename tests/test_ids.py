@@ -5,13 +5,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archiver.archive.ids import IdSet
+from archiver.archive.ids import IdSet, id_from_name
 from archiver.archive.store import Archive
 from archiver.pipeline.steps import Run
 
+ID = "61b020c61b8d24fa"
 IDS = st.integers(min_value=0, max_value=2**64 - 1).map(lambda n: f"{n:016x}")
 
 
@@ -25,6 +27,21 @@ def test_an_id_set_holds_what_a_set_of_strings_holds(
     expected = {*archived, *added}
     for entry_id in [*archived, *added, *others]:
         assert (entry_id in ids) == (entry_id in expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (f"cafe-{ID}.md", ID),
+        (f"{ID}.md", ID),
+        ("short-abc.md", None),
+        (f"x-{ID}.md.tmp", None),
+        (f"x-{ID.upper()}.md", None),
+    ],
+    ids=["after-a-slug", "alone", "too-short", "not-markdown", "upper-case"],
+)
+def test_id_from_name(name: str, expected: str | None) -> None:
+    assert id_from_name(name) == expected
 
 
 def test_an_archive_s_ids_are_those_its_file_names_give(tmp_path: Path) -> None:

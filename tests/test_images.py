@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from archiver.archive.store import id_from_name
+from archiver.archive.ids import id_from_name
 from archiver.cli.main import main
 from archiver.config.model import FeedConfig
 from archiver.errors import FetchError

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from archiver.archive.store import id_from_name
+from archiver.archive.ids import id_from_name
 from archiver.cli.main import main
 from archiver.convert.inert import hugo_text, inert, jekyll_text, obsidian_text
 from archiver.convert.markdown import html_to_markdown

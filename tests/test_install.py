@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from archiver.archive.store import id_from_name
+from archiver.archive.ids import id_from_name
 from archiver.config.model import FLAVORS
 
 from .conftest import REPO_ROOT, FeedServer, Reply, write_config

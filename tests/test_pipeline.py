@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from archiver.archive.disk import Disk, FaultyDisk
-from archiver.archive.ids import IdSet
-from archiver.archive.store import Archive, id_from_name
+from archiver.archive.ids import IdSet, id_from_name
+from archiver.archive.store import Archive
 from archiver.config.load import parse_config
 from archiver.config.model import FeedConfig
 from archiver.models import Document, Entry, FetchResult, ParsedFeed, RunReport, Status

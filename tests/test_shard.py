@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis.provisional import urls
 
+from archiver.archive.ids import id_from_name
 from archiver.archive.shard import Shard
-from archiver.archive.store import id_from_name
 from archiver.cli.main import EXIT_USAGE, main
 
 from .conftest import FEEDS_DIR, FeedServer, Reply, write_config

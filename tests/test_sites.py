@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.archive.store import id_from_name
+from archiver.archive.ids import id_from_name
 from archiver.cli.main import main
 
 from .conftest import FEEDS_DIR, FIXTURES, FeedServer, Reply

@@ -1,22 +1,16 @@
+"""The Archive: entries written whole or not at all, the ids scan, damaged entries."""
+
 from __future__ import annotations
 
 import errno
-import json
 import os
-import subprocess
-import sys
-import textwrap
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from archiver.archive.disk import TEMP_PREFIX, Disk, FaultyDisk, Operation, write_atomic
-from archiver.archive.store import Archive, id_from_name
-from archiver.errors import LockHeldError, StoreError
-from archiver.models import FeedState
-
-from .conftest import FIXED_NOW, REPO_ROOT
+from archiver.archive.disk import TEMP_PREFIX, Disk, FaultyDisk, Operation
+from archiver.archive.store import Archive
+from archiver.errors import StoreError
 
 ID = "61b020c61b8d24fa"
 
@@ -32,14 +26,6 @@ def test_write_entries_creates_folders_and_content(tmp_path: Path) -> None:
     assert files_under(tmp_path) == {f"2021/06/20/a-{ID}.md"}
 
 
-def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
-    path = tmp_path / "x.md"
-    write_atomic(path, b"x")
-    umask = os.umask(0)
-    os.umask(umask)
-    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
-
-
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
 def test_failed_write_leaves_no_file_and_says_why(tmp_path: Path, code: int) -> None:
     archive = Archive(tmp_path, disk=FaultyDisk("replace", code=code))
@@ -47,15 +33,6 @@ def test_failed_write_leaves_no_file_and_says_why(tmp_path: Path, code: int) -> 
         archive.write_entries([(f"2021/a-{ID}.md", "text")])
     assert os.strerror(code) in str(caught.value)
     assert files_under(tmp_path) == set()
-
-
-def test_failed_fsync_keeps_the_old_file(tmp_path: Path) -> None:
-    path = tmp_path / "state.json"
-    path.write_bytes(b"old")
-    with pytest.raises(OSError, match="Input/output error"):
-        write_atomic(path, b"new", disk=FaultyDisk("fsync", code=errno.EIO))
-    assert path.read_bytes() == b"old"
-    assert files_under(tmp_path) == {"state.json"}
 
 
 def test_refuses_to_write_outside_the_archive(tmp_path: Path) -> None:
@@ -89,90 +66,6 @@ def test_leftover_temporary_files_are_removed_by_the_step_that_owns_their_folder
     assert state.exists()
     Archive(tmp_path).remove_leftovers()
     assert not state.exists()
-
-
-def test_id_from_name() -> None:
-    assert id_from_name(f"cafe-{ID}.md") == ID
-    assert id_from_name(f"{ID}.md") == ID
-    assert id_from_name("short-abc.md") is None
-    assert id_from_name(f"x-{ID}.md.tmp") is None
-
-
-def test_state_round_trip_and_no_rewrite_when_unchanged(tmp_path: Path) -> None:
-    archive = Archive(tmp_path)
-    states = {
-        "b": FeedState(url="https://e.org/b", etag='"v1"', last_modified="Mon, 21 Jun 2021"),
-        "a": FeedState(
-            url="https://e.org/a",
-            failing_since=datetime(2026, 11, 24, tzinfo=timezone.utc),
-            last_error="HTTP 500",
-        ),
-    }
-    assert archive.save_state(states) is True
-    assert archive.load_state(FIXED_NOW) == (states, None)
-    before = archive.state_path.stat().st_mtime_ns
-    assert archive.save_state(dict(states)) is False
-    assert archive.state_path.stat().st_mtime_ns == before
-    document = json.loads(archive.state_path.read_text())
-    assert list(document["feeds"]) == ["a", "b"]  # sorted, so diffs stay small
-    assert "lock" in (tmp_path / ".archiver/.gitignore").read_text()
-
-
-@pytest.mark.parametrize(
-    "content",
-    [b"{not json", b"", b'{"version": 99, "feeds": {}}', b'{"version": 1, "feeds": {"a": 3}}'],
-    ids=["garbage", "empty", "future-version", "wrong-shape"],
-)
-def test_damaged_state_is_set_aside_with_a_warning(tmp_path: Path, content: bytes) -> None:
-    archive = Archive(tmp_path)
-    archive.state_dir.mkdir()
-    archive.state_path.write_bytes(content)
-    states, warning = archive.load_state(FIXED_NOW)
-    assert states == {}
-    assert warning is not None and "damaged" in warning
-    assert not archive.state_path.exists()
-    assert (archive.state_dir / "state.json.corrupt-20261125T120000Z").read_bytes() == content
-
-
-def test_lock_is_exclusive_within_a_process(tmp_path: Path) -> None:
-    archive = Archive(tmp_path)
-    with (
-        archive.lock(),
-        pytest.raises(LockHeldError, match="another run holds the lock"),
-        Archive(tmp_path).lock(),
-    ):
-        pass
-    with archive.lock():  # released on exit
-        pass
-
-
-def test_lock_held_by_another_process_and_freed_when_it_dies(tmp_path: Path) -> None:
-    script = textwrap.dedent(
-        f"""
-        import sys, pathlib
-        from archiver.archive.store import Archive
-        with Archive(pathlib.Path({str(tmp_path)!r})).lock():
-            print("locked", flush=True)
-            sys.stdin.read()
-        """
-    )
-    with subprocess.Popen(
-        [sys.executable, "-c", script],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-    ) as holder:
-        try:
-            assert holder.stdout is not None
-            assert holder.stdout.readline().strip() == "locked"
-            with pytest.raises(LockHeldError, match=f"pid {holder.pid}"), Archive(tmp_path).lock():
-                pass
-        finally:
-            holder.kill()  # like SIGKILL from a cron timeout: no cleanup code runs
-            holder.wait()
-    with Archive(tmp_path).lock():
-        pass
 
 
 def test_damaged_entries_are_found_and_left_alone(tmp_path: Path) -> None:
@@ -253,8 +146,3 @@ def test_a_path_outside_the_archive_in_a_batch_leaves_nothing(tmp_path: Path) ->
     with pytest.raises(StoreError, match="outside the archive"):
         Archive(out).write_entries([(f"a-{ID}.md", "fine"), (f"../escape-{ID}.md", "x")])
     assert files_under(tmp_path) == set()
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs(2) is Linux's")
-def test_linux_flushes_with_syncfs() -> None:
-    assert Disk().has_syncfs

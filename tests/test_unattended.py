@@ -17,7 +17,7 @@ import pytest
 
 from archiver.archive.catalog import Catalog
 from archiver.archive.health import feed_statuses, next_health
-from archiver.archive.store import id_from_name
+from archiver.archive.ids import id_from_name
 from archiver.cli.main import EXIT_FEED_FAILED, EXIT_LOCKED, EXIT_OK, main
 from archiver.config.model import FeedConfig
 from archiver.models import CatalogEntry, FeedHealth, FeedOutcome, Status

@@ -270,7 +270,7 @@ def catalog_titles(tmp_path: Path) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("mode", "edited"), [("overwrite", False), ("overwrite", True), ("revisions", False)]
 )
-def test_the_catalog_and_index_pages_show_the_current_title(
+def test_the_catalog_and_the_pages_show_the_current_title(
     server: FeedServer, tmp_path: Path, mode: str, edited: bool
 ) -> None:
     run(server, tmp_path, rss("First version.", title="Old title"), mode)

@@ -1,6 +1,6 @@
 """The catalog: one JSON line per archived entry (id, path, title, feed, date).
 
-It lets the index pages and `archiver status` list the archive without
+It lets the pages and `archiver status` list the archive without
 reading every file. It is appended to, never rewritten, so it changes only
 when entries are written and its diffs in Git are the new lines. The files
 stay the truth: entries the catalog misses (a run killed between writing a
@@ -42,7 +42,7 @@ _DECODER = json.JSONDecoder()
 
 def _decode_record(line: str) -> Any:
     # raw_decode: json.loads's own checks, in Python, cost as much as the decoding
-    # of a line (0.1 s for a 100,000-entry catalog); what follows is checked here.
+    # of a line; what follows is checked here.
     text = line.strip(" \t\n\r")  # JSON's whitespace, as json.loads allows
     record, end = _DECODER.raw_decode(text)
     if end != len(text):
@@ -133,7 +133,7 @@ def read_front_matter_entry(root: Path, entry_id: str, relpath: str) -> CatalogE
 
 class Catalog:
     """The catalog this run appends to (`suffix` names a shard's own file); reading
-    takes every shard's lines, so the index pages list the whole archive."""
+    takes every shard's lines, so the pages list the whole archive."""
 
     def __init__(self, state_dir: Path, suffix: str = "") -> None:
         stem, dot, extension = CATALOG_FILE.partition(".")

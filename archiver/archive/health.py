@@ -15,6 +15,7 @@ from pathlib import Path
 
 from archiver.config.model import FeedConfig
 from archiver.models import (
+    EARLIEST,
     CatalogEntry,
     FeedHealth,
     FeedOutcome,
@@ -60,6 +61,22 @@ def load_health(path: Path) -> dict[str, FeedHealth]:
         return {name: FeedHealth.from_record(record) for name, record in document.items()}
     except (OSError, ValueError, TypeError, AttributeError):
         return {}  # per-run facts only: losing them loses no archive data
+
+
+def latest_health(records: Iterable[Mapping[str, FeedHealth]]) -> dict[str, FeedHealth]:
+    """The health of every feed in `records` (the files of every shard, and the unsharded
+    one, in name order): of two records of a feed, the later attempt's, as an archive may
+    have been run sharded, then not, or sharded differently."""
+    merged: dict[str, FeedHealth] = {}
+    for record in records:
+        for name, health in record.items():
+            known = merged.get(name)
+            later = known is None or (
+                (health.last_attempt or EARLIEST) > (known.last_attempt or EARLIEST)
+            )
+            if later:
+                merged[name] = health
+    return merged
 
 
 def encode_health(health: Mapping[str, FeedHealth]) -> bytes:

@@ -37,7 +37,7 @@ MONTH_PAGE = "index.md"
 
 @dataclass(frozen=True)
 class PageForm:
-    """The names the index pages take, and the flavour their text is made inert for."""
+    """The names the pages take, and the flavour their text is made inert for."""
 
     root: str = ROOT_PAGE
     month: str = MONTH_PAGE
@@ -90,7 +90,7 @@ _PLAIN_SEGMENTS = frozenset({"", ".", ".."})  # what a path needs posixpath for
 
 def _relative(target: str, folder: str) -> str:
     # Most entries lie below their month's folder: cut the prefix off rather than
-    # ask posixpath, which costs a tenth of a large index's rebuild.
+    # ask posixpath, whose cost shows in the rebuild of a large archive's pages.
     prefix = f"{folder}/" if folder else ""
     rest = target.removeprefix(prefix)
     if target.startswith(prefix) and _PLAIN_SEGMENTS.isdisjoint(rest.split("/")):
