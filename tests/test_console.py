@@ -141,10 +141,9 @@ def test_a_dry_run_says_nothing_was_written() -> None:
     assert stdout.getvalue().startswith("archiver: dry run, nothing written; feeds: 1 ok")
 
 
-def test_the_terminal_shows_a_live_line_then_a_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_COLOR", "1")  # the user's setting, not an internal
+def test_the_terminal_shows_a_live_line_then_a_table() -> None:
     stdout, stderr = Terminal(), Terminal()
-    reporter = TerminalReporter(stdout, stderr, total=2)
+    reporter = TerminalReporter(stdout, stderr, total=2, colour=False)
     reporter.outcome(ARCHIVED)
     assert stderr.getvalue() == "\r\033[K1/2 feeds, 1 entry written, 0 errors"
     reporter.outcome(FAILED)
@@ -182,3 +181,13 @@ def test_output_is_redacted(written: str, shown: str) -> None:
 def test_with_no_secret_the_stream_is_the_same() -> None:
     stream = io.StringIO()
     assert redacted(stream, Redactor()) is stream
+
+
+def test_the_terminal_table_is_coloured_by_status_unless_told_not_to() -> None:
+    stdout = Terminal()
+    reporter = TerminalReporter(stdout, Terminal(), total=1)
+    reporter.outcome(FAILED)
+    reporter.finish(report_of(FAILED), dry_run=False)
+    header, row = stdout.getvalue().splitlines()[:2]
+    assert "\033[" not in header
+    assert row.startswith("\033[31mdown") and row.endswith("\033[0m")

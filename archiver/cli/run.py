@@ -59,7 +59,7 @@ def run(config: Config, args: argparse.Namespace, given: Invocation) -> int:
         shard=args.shard,
         release_workers=given.release_workers,
     )
-    reporter = _reporter(args, len(feeds), stdout, stderr)
+    reporter = _reporter(args, len(feeds), given)
     running = run_async(config, options, on_outcome=reporter.outcome, disk=given.disk)
     outcome = until_stopped(running, stderr, _STOPPED)
     if isinstance(outcome, int):
@@ -76,13 +76,15 @@ def run(config: Config, args: argparse.Namespace, given: Invocation) -> int:
 
 
 def _reporter(
-    args: argparse.Namespace, total: int, stdout: TextIO, stderr: TextIO
+    args: argparse.Namespace, total: int, given: Invocation
 ) -> PlainReporter | JsonReporter:
+    stdout, stderr = given.stdout, given.stderr
     verbosity = QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
     if args.log_format == "json":
         return JsonReporter(stdout, verbosity)
     if stdout.isatty() and stderr.isatty():
-        return TerminalReporter(stdout, stderr, verbosity, total=total)
+        colour = "NO_COLOR" not in given.env
+        return TerminalReporter(stdout, stderr, verbosity, total=total, colour=colour)
     return PlainReporter(stdout, stderr, verbosity)
 
 

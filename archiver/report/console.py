@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from typing import TextIO, cast
 
 from archiver.config.secrets import Redactor
@@ -115,12 +114,18 @@ class TerminalReporter(PlainReporter):
     """A live progress line while feeds arrive, and a colour table at the end."""
 
     def __init__(
-        self, stdout: TextIO, stderr: TextIO, verbosity: int = NORMAL, *, total: int
+        self,
+        stdout: TextIO,
+        stderr: TextIO,
+        verbosity: int = NORMAL,
+        *,
+        total: int,
+        colour: bool = True,  # False where the user set NO_COLOR (https://no-color.org)
     ) -> None:
         super().__init__(stdout, stderr, verbosity)
         self.total = total
         self.done = self.new = self.failed = 0
-        self.colour = "NO_COLOR" not in os.environ
+        self.colour = colour
         self._outcomes: list[FeedOutcome] = []
 
     def _paint(self, status: Status, text: str) -> str:
