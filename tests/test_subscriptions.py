@@ -177,6 +177,39 @@ def test_add_asks_which_when_a_page_has_several(config: Path, server: FeedServer
     assert stderr == "archiver: --pick 9 is out of range: 2 feeds found, numbered 1 to 2\n"
 
 
+class Terminal(io.StringIO):
+    """What a person types at a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        pytest.param("2\n", EXIT_OK, id="a number from the list"),
+        pytest.param("3\n", EXIT_USAGE, id="a number not in it"),
+        pytest.param("\n", EXIT_USAGE, id="nothing"),
+    ],
+)
+def test_add_at_a_terminal_takes_the_number_typed(
+    config: Path, server: FeedServer, typed: str, code: int
+) -> None:
+    server.feed("/rss.xml", RSS)
+    server.feed("/atom.xml", RSS.replace(b"Loopback Blog", b"Comments"))
+    page = b'<link rel="alternate" type="application/rss+xml" href="/rss.xml">'
+    page += b'<link rel="alternate" type="application/atom+xml" href="/atom.xml">'
+    server.always("/", Reply(200, page, {"Content-Type": "text/html"}))
+    stdout, stderr = io.StringIO(), io.StringIO()
+    add = ["add", server.url("/"), "--config", str(config)]
+    assert main(add, stdout=stdout, stderr=stderr, stdin=Terminal(typed)) == code
+    assert "2. Comments" in stdout.getvalue() and "Which one (1-2)? " in stdout.getvalue()
+    added = [url for url, _ in feeds_of(config).values() if url.startswith(server.url("/"))]
+    assert added == ([server.url("/atom.xml")] if code == EXIT_OK else [])
+    if code != EXIT_OK:
+        assert "choose one with --pick K" in stderr.getvalue()
+
+
 def test_add_of_a_missing_page_says_so_in_one_line(config: Path, server: FeedServer) -> None:
     missing = server.url("/no-such-blog/")
     code, stdout, stderr = cli("add", missing, "--config", str(config))

@@ -41,6 +41,7 @@ class Invocation:
     stdout: TextIO
     stderr: TextIO
     env: Mapping[str, str]
+    stdin: TextIO  # where `add` asks which feed, when it is a terminal
     # Whether `run` and `backfill` stop their worker processes once the feeds are done,
     # before the pages are built (see Workers.release): the `archiver` command does, being
     # about to exit; a program that runs commands in-process keeps one pool for them all.

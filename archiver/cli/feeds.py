@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -70,7 +69,7 @@ def add(args: argparse.Namespace, given: Invocation) -> int:
         nowhere = "nor advertised by it, nor at the usual paths"
         error(stderr, f"no feed found at {redact_url(args.url)} ({nowhere})")
         return EXIT_FEED_FAILED
-    choice = _choose(found, args.pick, stdout, stderr)
+    choice = _choose(found, args.pick, given)
     if choice is None:
         return EXIT_USAGE
     if not exists:
@@ -94,11 +93,10 @@ def add(args: argparse.Namespace, given: Invocation) -> int:
     return EXIT_OK
 
 
-def _choose(
-    found: Sequence[FoundFeed], pick: int | None, stdout: TextIO, stderr: TextIO
-) -> FoundFeed | None:
+def _choose(found: Sequence[FoundFeed], pick: int | None, given: Invocation) -> FoundFeed | None:
     """The feed --pick names, the one found, or the one the person at the terminal
     types; None, once said why, when none is chosen."""
+    stdout, stderr = given.stdout, given.stderr
     if pick is not None and not 1 <= pick <= len(found):
         _list_found(found, stdout)
         numbered = f"{_found(len(found))}, numbered 1 to {len(found)}"
@@ -108,7 +106,7 @@ def _choose(
         return found[0]
     if pick is None:
         _list_found(found, stdout)
-        pick = _ask(len(found), stdout) if sys.stdin.isatty() else None
+        pick = _ask(len(found), stdout, given.stdin) if given.stdin.isatty() else None
     if pick is None:
         error(stderr, f"{_found(len(found))}; choose one with --pick K")
         return None
@@ -124,11 +122,11 @@ def _list_found(found: Sequence[FoundFeed], stdout: TextIO) -> None:
         say(stdout, f"{number}. {feed.title or '(untitled)'}  {redact_url(feed.url)}")
 
 
-def _ask(count: int, stdout: TextIO) -> int | None:
+def _ask(count: int, stdout: TextIO, stdin: TextIO) -> int | None:
     """A number from 1 to `count` typed at the terminal, or None."""
     stdout.write(f"Which one (1-{count})? ")
     stdout.flush()
-    answer = sys.stdin.readline().strip()
+    answer = stdin.readline().strip()
     return int(answer) if answer.isdigit() and 1 <= int(answer) <= count else None
 
 

@@ -72,18 +72,21 @@ def main(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     env: Mapping[str, str] | None = None,
+    stdin: TextIO | None = None,
     release_workers: bool = False,
     disk: Disk = REAL_DISK,
 ) -> int:
-    """The `archiver` command with these arguments (default: the process's), printing
-    to these streams; its exit status. `release_workers`, `disk`: see Invocation."""
+    """The `archiver` command with these arguments (default: the process's), reading
+    and printing these streams; its exit status. `release_workers`, `disk`: see
+    Invocation."""
     args = argument_parser().parse_args(argv)
     given = Invocation(
-        stdout or sys.stdout,
-        stderr or sys.stderr,
-        os.environ if env is None else env,
-        release_workers,
-        disk,
+        stdout=stdout or sys.stdout,
+        stderr=stderr or sys.stderr,
+        env=os.environ if env is None else env,
+        stdin=stdin or sys.stdin,
+        release_workers=release_workers,
+        disk=disk,
     )
     try:
         return _command(args, given)
