@@ -741,6 +741,28 @@ def test_a_stopped_run_keeps_the_state_of_what_it_finished(
         assert f"{name}: 0 new, 20 already archived" in stdout
 
 
+def test_the_workers_outlast_a_sigterm_and_the_run_stops_them(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    # A SIGTERM sent to the whole group (systemd, a CI runner) reaches the workers too:
+    # they leave stopping to the main process, so the pool never breaks under the tasks
+    # it is winding down.
+    child, _, _ = _run_under_way(server, tmp_path, 30, stderr=subprocess.PIPE)
+    helpers = _children(child.pid)
+    assert helpers, "the run should have started its worker processes"
+    for pid in helpers:
+        os.kill(pid, signal.SIGTERM)
+    time.sleep(0.5)
+    assert all(_alive(pid) for pid in helpers), "a worker ended on SIGTERM"
+    os.killpg(child.pid, signal.SIGTERM)
+    _, stderr = child.communicate(timeout=30)
+    assert child.returncode == EXIT_TERMINATED, stderr.decode()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in helpers):
+        time.sleep(0.05)
+    assert not [pid for pid in helpers if _alive(pid)], "the stopped run's workers live on"
+
+
 def test_disk_full_stops_the_run_and_the_next_run_catches_up(
     server: FeedServer, tmp_path: Path
 ) -> None:

@@ -37,6 +37,13 @@ T = TypeVar("T")
 
 _pools: dict[int, ProcessPoolExecutor] = {}
 
+# Ctrl-C reaches every process of the terminal's group, and a SIGTERM sent to the group
+# (systemd stopping a service, a CI runner cancelling a job) reaches them too: the main
+# process stops the run and then its workers. A worker stopped first breaks the pool under
+# the tasks the main process is winding down, and before Python 3.12 (CPython gh-107219)
+# concurrent.futures then prints a traceback.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 
 def default_workers() -> int:
     try:
@@ -52,10 +59,11 @@ def shared_pool(workers: int) -> ProcessPoolExecutor:
         # can copy a held lock into the child.
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
-        with _ctrl_c_ignored():
+        with _stop_signals_ignored():
             # The pool starts a process per task while none is idle: these start them
-            # all now, and a process started while Ctrl-C is ignored keeps ignoring it
-            # from its first instruction, before the initializer, during its imports.
+            # all now, and a process started while the stop signals are ignored keeps
+            # ignoring them from its first instruction, before the initializer, during
+            # its imports.
             for _ in range(workers):
                 pool.submit(_started)
         _pools[workers] = pool
@@ -64,15 +72,16 @@ def shared_pool(workers: int) -> ProcessPoolExecutor:
 
 
 @contextlib.contextmanager
-def _ctrl_c_ignored() -> Iterator[None]:
+def _stop_signals_ignored() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may change how signals are handled
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in _STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _started() -> None:
@@ -88,10 +97,10 @@ def _release_pool(pool: Executor) -> None:
 
 
 def _start_worker() -> None:
-    # Ctrl-C reaches every process of the terminal's group: the main process stops
-    # the run and then its workers, which, stopped first, left it waiting for them.
-    # (Started by shared_pool they ignore it already; this covers any started later.)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Started by shared_pool they ignore the stop signals already; this covers any
+    # started later.
+    for number in _STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
     _exit_with_parent()
     return_large_blocks()
     # The parser and the converter load now, while the main process downloads, rather
