@@ -1,7 +1,11 @@
+"""The Fetcher through httpx.MockTransport and a loopback server, and its pure parts
+(retry waits, redirects, decoding, messages) from tables."""
+
 from __future__ import annotations
 
 import asyncio
 import gzip
+import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from email.utils import format_datetime
@@ -10,8 +14,12 @@ import httpx
 import pytest
 
 from archiver.config.model import FeedConfig
-from archiver.errors import FetchError
+from archiver.errors import FetchError, RetryableFetchError
+from archiver.fetch.body import DECODE_PIECE, BoundedDecoder
 from archiver.fetch.client import USER_AGENT, Fetcher, make_client
+from archiver.fetch.messages import FEED as FEED_TARGET
+from archiver.fetch.messages import GIVEN_PAGE, IMAGE, PAGE, Target, status_error
+from archiver.fetch.redirects import moved_permanently, same_origin
 from archiver.fetch.retry import parse_retry_after
 from archiver.models import FeedState, FetchResult
 
@@ -335,3 +343,98 @@ def test_a_304_leaves_its_connection_open_for_the_next_request(server: FeedServe
 
     assert asyncio.run(go()) == [True, True, True]
     assert len({request.client_port for request in server.hits("/feed.xml")}) == 1
+
+
+@pytest.mark.parametrize(
+    ("feed", "other", "same"),
+    [
+        ("https://ex.org/feed", "https://ex.org/other", True),
+        ("https://ex.org/feed", "https://ex.org:443/other", True),
+        ("http://ex.org/feed", "https://ex.org/feed", True),
+        ("https://ex.org/feed", "http://ex.org/feed", False),
+        ("https://ex.org/feed", "https://cdn.ex.org/feed", False),
+        ("https://ex.org/feed", "https://ex.org:8443/feed", False),
+        ("http://ex.org:8080/feed", "https://ex.org/feed", False),
+    ],
+    ids=["same", "default-port", "upgrade-to-https", "downgrade", "subdomain", "other-port",
+         "upgrade-from-other-port"],
+)  # fmt: skip
+def test_where_credentials_may_go(feed: str, other: str, same: bool) -> None:
+    assert same_origin(httpx.URL(feed), httpx.URL(other)) is same
+
+
+@pytest.mark.parametrize(
+    ("statuses", "moved"),
+    [([], False), ([301], True), ([301, 308], True), ([301, 302], False), ([307], False)],
+    ids=["none", "301", "301-308", "one-temporary", "307"],
+)
+def test_a_feed_has_moved_only_if_every_redirect_is_permanent(
+    statuses: list[int], moved: bool
+) -> None:
+    assert moved_permanently(statuses) is moved
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+BODY = b"<rss>" + b"x" * (3 * DECODE_PIECE) + b"</rss>"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encoded"),
+    [
+        ("", BODY),
+        ("identity", BODY),
+        ("gzip", gzip.compress(BODY)),
+        ("x-gzip", gzip.compress(BODY)),
+        ("gzip", gzip.compress(BODY[:100]) + gzip.compress(BODY[100:])),
+        ("deflate", zlib.compress(BODY)),
+        ("deflate", _raw_deflate(BODY)),
+    ],
+    ids=["none", "identity", "gzip", "x-gzip", "gzip-two-members", "deflate", "raw-deflate"],
+)
+def test_bounded_decoder_hands_over_small_pieces(encoding: str, encoded: bytes) -> None:
+    decoder = BoundedDecoder(encoding)
+    pieces = [piece for i in range(0, len(encoded), 1000) for piece in
+              decoder.decode(encoded[i : i + 1000])]  # fmt: skip
+    assert b"".join(pieces) == BODY
+    if encoding not in ("", "identity"):
+        assert max(map(len, pieces)) <= DECODE_PIECE
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encoded", "message"),
+    [
+        ("br", b"x", "the server sent a Content-Encoding we did not ask for: br"),
+        ("gzip", b"not gzip at all", "the compressed response is corrupt"),
+    ],
+    ids=["not-asked-for", "corrupt"],
+)
+def test_bounded_decoder_refuses(encoding: str, encoded: bytes, message: str) -> None:
+    with pytest.raises(FetchError, match=message):
+        list(BoundedDecoder(encoding).decode(encoded))
+
+
+@pytest.mark.parametrize(
+    ("status", "target", "message"),
+    [
+        (404, FEED_TARGET, "HTTP 404 Not Found (the feed is not at this address; check the URL)"),
+        (404, IMAGE, "HTTP 404 Not Found (the image is not at this address)"),
+        (404, GIVEN_PAGE, "HTTP 404 Not Found (the page is not at this address; check the URL)"),
+        (410, PAGE, "HTTP 410 Gone (the page is gone for good)"),
+        (410, FEED_TARGET, "HTTP 410 Gone (the feed is gone for good; it will not be fetched "
+                           "again until its url changes)"),
+        (403, FEED_TARGET, "HTTP 403 Forbidden (the server refuses us: the site may block bots "
+                           "or need a login; a browser User-Agent or a cookie under this "
+                           "feed's headers: may help)"),
+        (400, FEED_TARGET, "HTTP 400 Bad Request"),
+    ],
+    ids=["404-feed", "404-image", "404-given-page", "410-page", "410-feed", "403", "400"],
+)  # fmt: skip
+def test_status_messages_name_what_was_fetched(status: int, target: Target, message: str) -> None:
+    response = httpx.Response(status, request=httpx.Request("GET", URL))
+    error = status_error(response, FIXED_NOW, target)
+    assert not isinstance(error, RetryableFetchError)
+    assert (str(error), error.status) == (message, status)

@@ -626,17 +626,22 @@ def test_plain_text_content_is_escaped(server: FeedServer, tmp_path: Path) -> No
 
 
 def _run_under_way(
-    server: FeedServer, tmp_path: Path, feeds: int, *, stderr: int
+    server: FeedServer, tmp_path: Path, feeds: int, *, stderr: int, endless_feed: bool = False
 ) -> tuple[subprocess.Popen[bytes], Path, Path]:
     """`archiver run` in a process of its own (and a process group: a terminal's Ctrl-C
-    reaches them all) over `feeds` feeds of 20 entries, once 50 files are written."""
+    reaches them all) over `feeds` feeds of 20 entries, once 50 files are written. With
+    `endless_feed`, one more feed that never ends keeps the run (and its workers) going."""
     for i in range(feeds):
         items = [rss_item(f"feed {i} item {j}", f"https://example.org/{i}/{j}") for j in range(20)]
         server.always(f"/f{i}", Reply(200, rss(*items), headers={"ETag": f'"{i}"'}))
+    endless_url = server.route(
+        "/endless", lambda r: Reply(200, chunks=lambda: endless(b"<"), delay=0.2)
+    )
     config = write_config(
         tmp_path / "feeds.yaml",
         "defaults:\n  concurrency: 2\n  workers: 2\nfeeds:\n"
-        + "".join(f"  - name: f{i}\n    url: {server.url(f'/f{i}')}\n" for i in range(feeds)),
+        + "".join(f"  - name: f{i}\n    url: {server.url(f'/f{i}')}\n" for i in range(feeds))
+        + (f"  - name: endless\n    url: {endless_url}\n" if endless_feed else ""),
     )
     out = tmp_path / "out"
     child = subprocess.Popen(
@@ -747,15 +752,21 @@ def test_the_workers_outlast_a_sigterm_and_the_run_stops_them(
     # A SIGTERM sent to the whole group (systemd, a CI runner) reaches the workers too:
     # they leave stopping to the main process, so the pool never breaks under the tasks
     # it is winding down.
-    child, _, _ = _run_under_way(server, tmp_path, 30, stderr=subprocess.PIPE)
-    helpers = _children(child.pid)
-    assert helpers, "the run should have started its worker processes"
-    for pid in helpers:
-        os.kill(pid, signal.SIGTERM)
-    time.sleep(0.5)
-    assert all(_alive(pid) for pid in helpers), "a worker ended on SIGTERM"
-    os.killpg(child.pid, signal.SIGTERM)
-    _, stderr = child.communicate(timeout=30)
+    child, _, _ = _run_under_way(server, tmp_path, 30, stderr=subprocess.PIPE, endless_feed=True)
+    try:
+        helpers = _children(child.pid)
+        assert helpers, "the run should have started its worker processes"
+        for pid in helpers:
+            os.kill(pid, signal.SIGTERM)
+        time.sleep(0.5)
+        assert all(_alive(pid) for pid in helpers), "a worker ended on SIGTERM"
+        assert child.poll() is None, "the endless feed should keep the run going"
+        os.killpg(child.pid, signal.SIGTERM)
+        _, stderr = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
     assert child.returncode == EXIT_TERMINATED, stderr.decode()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(_alive(pid) for pid in helpers):

@@ -1,5 +1,5 @@
 """Running unattended from cron or GitHub Actions: the lock, logs, reports, health
-and the browsable index, through the CLI against a loopback server."""
+and the README and month pages, through the CLI against a loopback server."""
 
 from __future__ import annotations
 
@@ -241,7 +241,7 @@ def test_on_a_terminal_progress_and_a_colour_table(
     assert re.search(r"\033\[32mgood\s+ok\s+2\s+0", stdout)
 
 
-def test_index_pages_link_every_entry_and_stay_put(server: FeedServer, tmp_path: Path) -> None:
+def test_pages_link_every_entry_and_stay_put(server: FeedServer, tmp_path: Path) -> None:
     url = server.feed("/f", rss("first", "second"))
     other = server.feed("/g", rss("third", date="Sat, 03 Feb 2024 00:00:00 GMT"))
     config = write_config(
@@ -308,7 +308,7 @@ def test_a_run_builds_the_pages_of_its_months_and_catches_up_stale_ones(
     assert "a note by hand" not in feb_page.read_text()
 
 
-def test_index_can_be_switched_off(server: FeedServer, tmp_path: Path) -> None:
+def test_pages_can_be_switched_off(server: FeedServer, tmp_path: Path) -> None:
     url = server.feed("/f", rss("first"))
     config = write_config(
         tmp_path / "feeds.yaml", f"defaults:\n  index: false\nfeeds:\n  - name: f\n    url: {url}\n"
