@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 
 from archiver.config.model import Flavor
+from archiver.convert.fences import fenced_lines
 
 # https://gohugo.io/content-management/shortcodes/: Hugo reads shortcodes in the raw
 # Markdown, before it renders it, so in code blocks and code spans as well.
@@ -57,8 +58,6 @@ _COMMENT_MARKS = re.compile(r"%{2,}")
 # as an extension (`{::comment}` hides text, `{::nomarkdown}` passes it on raw) and `{:`
 # as attributes; `\{` is the text `{`.
 _KRAMDOWN_BRACES = re.compile(r"\{:")
-# A fence, also in a list item or a quote (the converter writes no indented code).
-_FENCE = re.compile(r"^[ >]*(`{3,}|~{3,})")
 _BACKTICKS = re.compile(r"`+")
 # CommonMark reads no backslash escape in an autolink: `<https://…%%…>` stays as it is.
 _AUTOLINK = re.compile(r"<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\x00-\x20]*>")
@@ -83,21 +82,15 @@ def _escaped_outside_code(markdown: str, marks: re.Pattern[str]) -> str:
         return markdown
     lines: list[str] = []
     prose: list[str] = []
-    fence = ""
-    for line in markdown.split("\n"):
-        if fence:
-            lines.append(line)
-            closing = _FENCE.match(line)
-            if closing and closing[1].startswith(fence) and not line[closing.end() :].strip():
-                fence = ""
-        elif opening := _FENCE.match(line):
-            if prose:
-                lines.append(_escaped_in_prose("\n".join(prose), marks))
-                prose.clear()
-            lines.append(line)
-            fence = opening[1]
-        else:
+    all_lines = markdown.split("\n")
+    for line, is_code in zip(all_lines, fenced_lines(all_lines), strict=True):
+        if not is_code:
             prose.append(line)
+            continue
+        if prose:
+            lines.append(_escaped_in_prose("\n".join(prose), marks))
+            prose.clear()
+        lines.append(line)
     if prose:
         lines.append(_escaped_in_prose("\n".join(prose), marks))
     return "\n".join(lines)

@@ -17,12 +17,12 @@ from bs4 import Tag
 from markdownify import ATX, BACKSLASH, MarkdownConverter
 
 from archiver.convert.clean import clean_tree, holds_any
+from archiver.convert.fences import fenced_lines
 from archiver.parse.html import parse_html
 
 _ONE_WORD = re.compile(r"[-+−]?\w+")
 _LANGUAGE_CLASS = re.compile(r"^(?:language|lang|highlight-source)-([\w+#.-]+)$")
 _BLANK_LINES = re.compile(r"\n{3,}")
-_FENCE = re.compile(r"^\s*(```|~~~)")
 _TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
 # A hard line break with nothing before it: what runs of <br> leave behind.
 _LONE_BREAK = re.compile(r"^[ \t]*\\$", re.MULTILINE)
@@ -179,15 +179,11 @@ def _tidy(markdown: str) -> str:
             out.append(_FINAL_BREAK.sub("", _BLANK_LINES.sub("\n\n", text)))
             prose.clear()
 
-    in_fence = False
-    for line in markdown.split("\n"):
-        if in_fence:
-            out.append(line)
-            in_fence = not _FENCE.match(line)
-        elif _FENCE.match(line):
+    lines = markdown.split("\n")
+    for line, is_code in zip(lines, fenced_lines(lines, prefix=r"\s*"), strict=True):
+        if is_code:
             flush_prose()
             out.append(line)
-            in_fence = True
         else:
             prose.append(line)
     flush_prose()
