@@ -190,3 +190,38 @@ def test_the_example_file_is_what_the_shipped_huxiu_feed_gives(
     written = (tmp_path / "out" / path.group(1)).read_text(encoding="utf-8")
     matter = written[4:].split("\n---\n")[0].replace(loopback, shipped.url)
     assert matter == example.group(1)
+
+
+def structure_rows() -> dict[str, str]:
+    """STRUCTURE.md's table: each folder of its first column (`archiver/` for the root
+    modules) → the text of its row."""
+    rows: dict[str, str] = {}
+    for line in (REPO_ROOT / "STRUCTURE.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("| `"):
+            first = line.split("|")[1]
+            for folder in re.findall(r"`([\w/.]+/)`", first):
+                rows[folder.removeprefix("archiver/") or "."] = line
+    return rows
+
+
+def test_the_structure_names_every_module_in_its_folder_s_row() -> None:
+    rows = structure_rows()
+    package = REPO_ROOT / "archiver"
+    missing = []
+    for module in sorted(package.rglob("*.py")):
+        if module.name in ("__init__.py", "__main__.py"):
+            continue
+        folder = module.parent.relative_to(package).as_posix()
+        row = rows.get(folder if folder == "." else f"{folder}/", "")
+        if module.stem == "subscriptions":  # an edge module, named in its row's first cell
+            row = next((r for r in rows.values() if "`subscriptions.py`" in r), "")
+        if f"`{module.name}`" not in row:
+            missing.append(module.relative_to(package).as_posix())
+    assert missing == []
+
+
+def test_every_module_the_structure_names_exists() -> None:
+    package = REPO_ROOT / "archiver"
+    named = set(re.findall(r"`(\w+\.py)`", (REPO_ROOT / "STRUCTURE.md").read_text("utf-8")))
+    existing = {module.name for module in package.rglob("*.py")}
+    assert named - existing == set()
