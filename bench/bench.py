@@ -26,7 +26,6 @@ the ratios the performance targets are written in, and writes the figures as JSO
 from __future__ import annotations
 
 import argparse
-import compileall
 import email.utils
 import hashlib
 import io
@@ -65,6 +64,10 @@ SMALL_FEEDS = 50
 SMALL_ENTRIES = 30
 CONNECTIONS = 8  # archiver's concurrency and reader's workers
 PEERS_VENV = REPO / "bench" / ".peers-venv"
+# archiver as `make run` and `pip install .` give it to a user: the runtime dependencies of
+# requirements.lock only. The development environment has more (click, rich and pygments,
+# which httpx imports for its own command line whenever they are installed).
+ARCHIVER_VENV = REPO / "bench" / ".archiver-venv"
 # reader's own copy of feedparser imports sgmllib, which feedparser 6.0.12 and later no
 # longer install.
 PEERS = ("reader==3.26", "rss2email==3.14", "sgmllib3k==1.0.0")
@@ -292,7 +295,7 @@ def timed(
 
 
 def run_archiver(name: str, config: Path, output: Path, report: Path, server: Server) -> Measure:
-    command: list[str | Path] = [sys.executable, "-m", "archiver", "run", "--config", config]
+    command: list[str | Path] = [ARCHIVER_VENV / "bin" / "archiver", "run", "--config", config]
     # The corpus keeps its broken feeds (they fail on purpose): their lines are dropped
     # and counted from the report below.
     measure = timed(name, [*command, "--output", output, "--report", report, "-q"], server)
@@ -354,6 +357,22 @@ def write_config(path: Path, server: Server) -> Path:
         lines += [f"  - name: feed-{i:03d}", f"    url: {url}"]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def install_archiver() -> None:
+    """This checkout into ARCHIVER_VENV as a user installs it; the dependencies once per
+    lock file, archiver itself every time (pip compiles its bytecode, as for a user)."""
+    python = ARCHIVER_VENV / "bin" / "python"
+    stamp = ARCHIVER_VENV / ".installed"
+    lock = (REPO / "requirements.lock").read_text()
+    pip: list[str | Path] = [python, "-m", "pip", "install", "--quiet"]
+    pip.append("--disable-pip-version-check")
+    if not (stamp.exists() and stamp.read_text() == lock):
+        print(f"installing archiver's runtime dependencies into {ARCHIVER_VENV}")
+        subprocess.run([sys.executable, "-m", "venv", "--clear", ARCHIVER_VENV], check=True)
+        subprocess.run([*pip, "--require-hashes", "-r", REPO / "requirements.lock"], check=True)
+        stamp.write_text(lock)
+    subprocess.run([*pip, "--no-deps", "--force-reinstall", REPO], check=True)
 
 
 def peers_python() -> Path:
@@ -440,7 +459,7 @@ def median_of(name: str, runs: list[Measure]) -> Measure:
 def startup(config: Path) -> list[Measure]:
     """`archiver --version`, `--help` and `check` as a user types them: the median of
     STARTUP_RUNS whole processes each."""
-    archiver = Path(sys.executable).parent / "archiver"
+    archiver = ARCHIVER_VENV / "bin" / "archiver"
     commands: dict[str, list[str | Path]] = {
         "archiver --version": [archiver, "--version"],
         "archiver --help": [archiver, "--help"],
@@ -576,9 +595,7 @@ def main() -> int:
         print(f"{SHARED / 'feeds'} is absent: the benchmark corpus sits beside the repo")
         return 2
 
-    # An installed package has its bytecode; a checkout run with PYTHONDONTWRITEBYTECODE
-    # would compile every module of archiver in every timed process.
-    compileall.compile_dir(REPO / "archiver", quiet=1)
+    install_archiver()
     peers_python()
     small = build_small_corpus()
     corpus = [] if args.small_only else build_corpus()

@@ -35,6 +35,7 @@ from archiver.fetch.redirects import (
     redirect_target,
 )
 from archiver.fetch.retry import MAX_RETRY_AFTER, Sleep, with_retries
+from archiver.fetch.transport import TLSOnDemand
 from archiver.models import FeedState, FetchResult, current_state
 from archiver.urls import host_of
 
@@ -57,13 +58,15 @@ def make_client(
     concurrency: int = 8,
     verify_tls: bool = True,
 ) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     return httpx.AsyncClient(
-        transport=transport,
+        transport=transport or TLSOnDemand(verify=verify_tls, limits=limits),
+        # For the proxies of the environment (HTTPS_PROXY and the like), as httpx mounts them.
         verify=verify_tls,
+        limits=limits,
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
-        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
     )
 
 
