@@ -278,11 +278,23 @@ def timed(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    peak = 0
-    while process.poll() is None:
-        peak = max(peak, _tree_rss_kb(process.pid))
-        time.sleep(0.05)
+    # The memory is sampled beside the wait, so that the wall time is the process's own
+    # and not rounded up to the next sample.
+    peaks = [0]
+    finished = threading.Event()
+
+    def sample() -> None:
+        while not finished.is_set():
+            peaks.append(max(peaks[-1], _tree_rss_kb(process.pid)))
+            finished.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    process.wait()
     wall = time.perf_counter() - started
+    finished.set()
+    sampler.join()
+    peak = peaks[-1]
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     errors = process.stderr.read().decode(errors="replace") if process.stderr else ""
