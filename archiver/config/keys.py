@@ -230,7 +230,7 @@ def path_pattern_problem(pattern: str) -> str | None:
     parts = pattern.split("/")
     if pattern.startswith("/") or any(p in ("", ".", "..") for p in parts):
         return "expected a relative path with no empty, '.' or '..' parts"
-    # The id index is rebuilt from file names, so the id must end the name.
+    # The archived ids are read from the file names, so the id must end the name.
     if not parts[-1].endswith("{id}.md") or any("{id}" in p for p in parts[:-1]):
         return "the file name must end in '{id}.md' (the archive finds its entries by it)"
     return None

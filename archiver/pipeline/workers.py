@@ -1,7 +1,7 @@
 """Parsing and conversion, the CPU-bound stages, spread over every core.
 
 Worker processes do the work and hand back plain data (ParsedFeed, Document);
-the main process keeps the network, the archive's index and every write, so
+the main process keeps the network, the archived ids and every write, so
 no two processes ever touch the same file. With one worker (or one core) the
 same functions run in a thread of the main process instead.
 
