@@ -22,7 +22,6 @@ from archiver.fetch.retry import Sleep
 from archiver.models import CatalogEntry, Entry, FetchResult, ParsedFeed
 from archiver.pipeline.steps import ArchivedEntries, Run
 from archiver.pipeline.tools import Tools, open_tools
-from archiver.pipeline.workers import WorkerPool
 
 
 @dataclass
@@ -61,7 +60,6 @@ async def open_session(
     transport: httpx.AsyncBaseTransport | None = None,
     sleep: Sleep = asyncio.sleep,
     clock: Clock = utcnow,
-    workers: WorkerPool | None = None,
 ) -> AsyncIterator[Session]:
     """The archive locked (unless `dry_run`), its ids read and the tools ready; on the way
     out, the pages of the months written to. LockHeldError, StoreError."""
@@ -76,7 +74,7 @@ async def open_session(
         await ids_scan
         run = Run(archive, ids_scan, {}, {}, dry_run, clock(), writer)
         tools_context = open_tools(
-            config, archive, feeds, transport=transport, sleep=sleep, clock=clock, workers=workers
+            config, archive, feeds, transport=transport, sleep=sleep, clock=clock
         )
         async with tools_context as tools:
             session = Session(archive, tools.fetcher, run, tools)

@@ -70,7 +70,6 @@ class Run:
     started: datetime
     writer: Executor  # one thread: entries are written one feed at a time, in order
     state_save_interval: float = STATE_SAVE_INTERVAL  # seconds
-    version: str = __version__  # of the reader, in the digest of an unreadable body
     state_saved_at: float = field(default=-float("inf"))  # time.monotonic() of the last write
     state_unsaved: bool = False
     written_paths: dict[str, str] = field(default_factory=dict)  # id → path, this run's
@@ -164,14 +163,14 @@ class Run:
         self, feed: FeedConfig, fetched: FetchResult, earlier: FeedHealth | None, tools: Tools
     ) -> ParsedFeed | FeedOutcome:
         """The feed's entries, or the outcome of a body that is no feed we can read."""
-        known = decide.known_unreadable(earlier, fetched, self.version)
+        known = decide.known_unreadable(earlier, fetched, __version__)
         if known is not None:
             reason, digest = known
             return replace(self.failed(feed, ParseError(reason)), unreadable_sha256=digest)
         try:
             return await tools.workers.parse(fetched)
         except ParseError as exc:
-            digest = decide.unreadable_digest(fetched, self.version)
+            digest = decide.unreadable_digest(fetched, __version__)
             return replace(self.failed(feed, exc), unreadable_sha256=digest)
         except FeedError as exc:
             return self.failed(feed, exc)
