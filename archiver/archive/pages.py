@@ -1,4 +1,5 @@
-"""The browsable archive: README.md at the root and an index.md per month; pure.
+"""The browsable archive: README.md at the root and an index.md per month. Pure but for
+`rebuild_pages`, which reads the catalog and writes the pages through the Archive.
 
 GitHub renders both, so an archive repository reads like a site. The pages
 hold nothing that changes from run to run (no "generated at"), and are
