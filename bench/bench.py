@@ -234,7 +234,7 @@ class Measure:
     cpu: float
     peak_mb: float
     new: int = 0
-    seen: int = 0
+    already_archived: int = 0
     run_seconds: float = 0.0  # from archiver's own report: without interpreter start-up
     requests: int = 0  # what the server answered during the run
     not_modified: int = 0
@@ -316,7 +316,7 @@ def run_archiver(name: str, config: Path, output: Path, report: Path, server: Se
     failed = [f for f in document["feeds"] if f["status"] == "failed"]
     print(f"  {name}: {measure.wall:.2f} s, {len(failed)} feeds failed")
     measure.new = summary["entries"]["new"]
-    measure.seen = summary["entries"]["already_archived"]
+    measure.already_archived = summary["entries"]["already_archived"]
     measure.run_seconds = _seconds(document["started"], document["finished"])
     return measure
 
@@ -461,7 +461,7 @@ def median_of(name: str, runs: list[Measure]) -> Measure:
         statistics.median(m.cpu for m in runs),
         max(m.peak_mb for m in runs),
         last.new,
-        last.seen,
+        last.already_archived,
         statistics.median(m.run_seconds for m in runs),
         last.requests,
         last.not_modified,
