@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
@@ -180,6 +181,25 @@ class FeedServer:
 @pytest.fixture
 def server() -> Iterator[FeedServer]:
     feed_server = FeedServer()
+    feed_server.start()
+    try:
+        yield feed_server
+    finally:
+        feed_server.stop()
+
+
+@pytest.fixture
+def ca() -> trustme.CA:
+    """A certificate authority of the test's own, which no client trusts unless told."""
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(ca: trustme.CA) -> Iterator[FeedServer]:
+    """A FeedServer on https://127.0.0.1, its certificate issued by `ca`."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    feed_server = FeedServer(tls=context)
     feed_server.start()
     try:
         yield feed_server

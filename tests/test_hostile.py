@@ -17,7 +17,6 @@ import os
 import pyexpat
 import re
 import signal
-import ssl
 import subprocess
 import sys
 import time
@@ -29,7 +28,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import trustme
 import yaml
 
 from archiver.archive.disk import REAL_DISK, Disk, FaultyDisk
@@ -205,19 +203,6 @@ def test_dns_failure_and_connect_timeout_are_retried_then_fail_in_one_line(
     with pytest.raises(FetchError, match=message):
         asyncio.run(go())
     assert len(attempts) == 2
-
-
-@pytest.fixture
-def tls_server() -> Iterator[FeedServer]:
-    ca = trustme.CA()
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    tls = FeedServer(tls=context)
-    tls.start()
-    try:
-        yield tls
-    finally:
-        tls.stop()
 
 
 def test_tls_error_fails_and_the_opt_out_is_per_feed(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,23 +15,6 @@ from archiver.fetch.client import make_client
 from archiver.fetch.transport import TLSOnDemand, trusting_nothing
 
 from .conftest import FeedServer, Reply
-
-
-@pytest.fixture
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def tls_server(ca: trustme.CA) -> Iterator[FeedServer]:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    server = FeedServer(tls=context)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def get(client: httpx.AsyncClient, url: str) -> int:
