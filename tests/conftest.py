@@ -5,15 +5,18 @@ from __future__ import annotations
 import ssl
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import trustme
+
+from archiver.models import Entry
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
@@ -128,6 +131,13 @@ class FeedServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
+    def __enter__(self) -> FeedServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def route(self, path: str, handler: Handler) -> str:
         self.routes[path] = handler
         return self.url(path)
@@ -180,12 +190,8 @@ class FeedServer:
 
 @pytest.fixture
 def server() -> Iterator[FeedServer]:
-    feed_server = FeedServer()
-    feed_server.start()
-    try:
+    with FeedServer() as feed_server:
         yield feed_server
-    finally:
-        feed_server.stop()
 
 
 @pytest.fixture
@@ -199,12 +205,28 @@ def tls_server(ca: trustme.CA) -> Iterator[FeedServer]:
     """A FeedServer on https://127.0.0.1, its certificate issued by `ca`."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("127.0.0.1").configure_cert(context)
-    feed_server = FeedServer(tls=context)
-    feed_server.start()
-    try:
+    with FeedServer(tls=context) as feed_server:
         yield feed_server
-    finally:
-        feed_server.stop()
+
+
+_BLANK_ENTRY = Entry(
+    id="0123456789abcdef",
+    title=None,
+    link=None,
+    guid=None,
+    author=None,
+    published=None,
+    updated=None,
+    tags=(),
+    content="",
+    content_type="text/html",
+    content_base=None,
+)
+
+
+def an_entry(**fields: Any) -> Entry:
+    """An Entry holding what the test gives and nothing else: each other field empty."""
+    return replace(_BLANK_ENTRY, **fields)
 
 
 def streamed(

@@ -24,6 +24,8 @@ from archiver.models import (
 )
 from archiver.pipeline import decide
 
+from .conftest import an_entry
+
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 URL = "https://example.org/feed.xml"
 FIRST = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -36,18 +38,11 @@ def feed(extra: str = "") -> FeedConfig:
 
 
 def entry(entry_id: str, title: str = "post", former: tuple[str, ...] = ()) -> Entry:
-    return Entry(
+    return an_entry(
         id=entry_id,
         title=title,
         link=f"https://example.org/{entry_id}",
-        guid=None,
-        author=None,
-        published=None,
-        updated=None,
-        tags=(),
         content="<p>text</p>",
-        content_type="text/html",
-        content_base=None,
         former_ids=former,
     )
 

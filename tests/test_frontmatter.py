@@ -12,26 +12,15 @@ from archiver.convert.frontmatter import FrontMatter, front_matter, merge_catego
 from archiver.models import Enclosure, Entry
 from archiver.text import clean_line
 
+from .conftest import an_entry
+
 FEED = FeedConfig(name="huxiu", url="https://example.org/feed", categories=("新媒体", "虎嗅"))
 DATE = datetime(2021, 6, 20, 23, 59, tzinfo=timezone.utc)
 
 
 def entry(**changes: object) -> Entry:
-    values: dict[str, object] = {
-        "id": "61b020c61b8d24fa",
-        "title": "t",
-        "link": "https://example.org/a",
-        "guid": None,
-        "author": "虎嗅",
-        "published": DATE,
-        "updated": None,
-        "tags": (),
-        "content": "",
-        "content_type": "text/html",
-        "content_base": None,
-    }
-    values.update(changes)
-    return Entry(**values)  # type: ignore[arg-type]
+    defaults = {"id": "61b020c61b8d24fa", "title": "t", "link": "https://example.org/a"}
+    return an_entry(**defaults | {"author": "虎嗅", "published": DATE} | changes)
 
 
 def parse(text: str) -> dict[str, object]:

@@ -15,7 +15,7 @@ from archiver.config.model import Fulltext
 from archiver.convert.fulltext import wants_full_text
 from archiver.models import Entry
 
-from .conftest import FeedServer, Reply, write_config
+from .conftest import FeedServer, Reply, an_entry, write_config
 
 ARTICLE = (
     "The committee met on Tuesday to weigh the proposal in full. Members argued for "
@@ -149,19 +149,7 @@ def test_a_page_that_fails_keeps_the_feeds_text(
 
 
 def entry(content: str, link: str | None = "https://e.org/a") -> Entry:
-    return Entry(
-        id="0123456789abcdef",
-        title="t",
-        link=link,
-        guid=None,
-        author=None,
-        published=None,
-        updated=None,
-        tags=(),
-        content=content,
-        content_type="text/html",
-        content_base=None,
-    )
+    return an_entry(id="0123456789abcdef", title="t", link=link, content=content)
 
 
 @pytest.mark.parametrize(

@@ -290,12 +290,8 @@ def test_a_literal_token_from_add_or_import_opml_is_flagged(
 @pytest.fixture
 def elsewhere() -> Iterator[FeedServer]:
     """Another origin: the same loopback address on another port."""
-    other = FeedServer()
-    other.start()
-    try:
+    with FeedServer() as other:
         yield other
-    finally:
-        other.stop()
 
 
 CREDENTIAL_HEADERS = ("x-api-key", "authorization", "cookie")
@@ -371,12 +367,8 @@ PLACES = st.sampled_from(["token", "path", "other-param", "header", "cookie", "u
 
 @pytest.fixture(scope="module")
 def shared_server() -> Iterator[FeedServer]:
-    feed_server = FeedServer()
-    feed_server.start()
-    try:
+    with FeedServer() as feed_server:
         yield feed_server
-    finally:
-        feed_server.stop()
 
 
 def random_config(

@@ -16,6 +16,8 @@ from archiver.config.model import Access, FeedConfig
 from archiver.models import Document, Entry, FetchResult, ParsedFeed
 from archiver.pipeline.workers import BATCH_SIZE, Workers, convert_batch, shared_pool
 
+from .conftest import an_entry
+
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 FEED = parse_config("feeds:\n  - name: f\n    url: https://example.org/feed.xml\n").feeds[0]
 HEADER = ParsedFeed("t", None, None, ())
@@ -25,18 +27,8 @@ _T = TypeVar("_T")
 
 
 def entry(entry_id: str, content: Any = "<p>text</p>") -> Entry:
-    return Entry(
-        id=entry_id,
-        title=entry_id,
-        link=f"https://example.org/{entry_id}",
-        guid=None,
-        author=None,
-        published=None,
-        updated=None,
-        tags=(),
-        content=content,
-        content_type="text/html",
-        content_base=None,
+    return an_entry(
+        id=entry_id, title=entry_id, link=f"https://example.org/{entry_id}", content=content
     )
 
 
